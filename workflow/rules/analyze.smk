@@ -1,0 +1,41 @@
+rule analyze_run:
+    input:
+        "results/{exp}/runs/{run}/embeddings.npz",
+    output:
+        metrics="results/{exp}/runs/{run}/metrics.csv",
+        spectra="results/{exp}/runs/{run}/spectra.csv",
+    log:
+        "results/{exp}/logs/analyze/{run}.log",
+    benchmark:
+        "results/{exp}/benchmarks/analyze/{run}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+    params:
+        options=config["analysis"],
+    script:
+        "../scripts/analyze_run.py"
+
+
+rule collect_table:
+    input:
+        per_run_files("{table}.csv"),
+    output:
+        report(
+            "results/{exp}/{table}.csv",
+            caption="../report/tables.rst",
+            category="Tables",
+        ),
+    log:
+        "results/{exp}/logs/collect_{table}.log",
+    wildcard_constraints:
+        table="metrics|spectra|train_log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        factors=per_run_factors,
+    script:
+        "../scripts/collect_table.py"

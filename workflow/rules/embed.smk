@@ -1,0 +1,21 @@
+rule embed:
+    input:
+        model="results/{exp}/runs/{run}/model.pt",
+        dataset=dataset_file,
+    output:
+        "results/{exp}/runs/{run}/embeddings.npz",
+    log:
+        "results/{exp}/logs/embed/{run}.log",
+    benchmark:
+        "results/{exp}/benchmarks/embed/{run}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=20,
+        gpu=config["compute"]["train_gpus"],
+    params:
+        strength=lambda wildcards: run_settings(wildcards)["strength"],
+        options=config["embedding"],
+        device=config["compute"]["device"],
+    script:
+        "../scripts/embed.py"

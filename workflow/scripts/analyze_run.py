@@ -1,0 +1,12 @@
+"""Core analyses of one run's embeddings: probes, invariance, spectra."""
+
+from sslgeom.analysis import analyze_run
+from sslgeom.logs import redirect_output_to
+
+with redirect_output_to(snakemake.log[0]):
+    analyze_run(
+        embeddings_path=snakemake.input[0],
+        metrics_path=snakemake.output.metrics,
+        spectra_path=snakemake.output.spectra,
+        options=snakemake.params.options,
+    )

@@ -1,0 +1,14 @@
+"""Embed one run's train/test images and augmented views at every layer."""
+
+from sslgeom.logs import redirect_output_to
+from sslgeom.runs import embed_run
+
+with redirect_output_to(snakemake.log[0]):
+    embed_run(
+        model_path=snakemake.input.model,
+        dataset_path=snakemake.input.dataset,
+        output_path=snakemake.output[0],
+        strength=snakemake.params.strength,
+        options=snakemake.params.options,
+        device_name=snakemake.params.device,
+    )

@@ -1,0 +1,12 @@
+"""Build one dataset and store it as results/data/{dataset}.npz + .json."""
+
+from sslgeom.data import build_dataset, save_dataset
+from sslgeom.logs import redirect_output_to
+
+with redirect_output_to(snakemake.log[0]):
+    dataset = build_dataset(snakemake.wildcards.dataset, **snakemake.params.options)
+    save_dataset(dataset, snakemake.output.npz)
+    print(
+        f"{dataset.name}: {len(dataset.train_images)} train / {len(dataset.test_images)} test "
+        f"images of shape {dataset.train_images.shape[1:]}, {dataset.num_classes} classes"
+    )

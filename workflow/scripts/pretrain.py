@@ -1,0 +1,17 @@
+"""Pretrain one run: encoder + projector with the run's loss at the run's augmentation strength."""
+
+from pathlib import Path
+
+from sslgeom.logs import redirect_output_to
+from sslgeom.runs import pretrain_run
+
+with redirect_output_to(snakemake.log[0]):
+    pretrain_run(
+        settings=snakemake.params.settings,
+        dataset_path=snakemake.input.dataset,
+        model_path=Path(snakemake.output.model),
+        train_log_path=Path(snakemake.output.train_log),
+        checkpoint_path=Path(snakemake.params.checkpoint),
+        device_name=snakemake.params.device,
+        threads=snakemake.threads,
+    )

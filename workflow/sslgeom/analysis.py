@@ -1,0 +1,66 @@
+"""The core per-run analyses: probes, invariance and spectra of every layer."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+
+from sslgeom.artifacts import load_npz
+from sslgeom.metrics import (
+    alpha_req,
+    invariance,
+    knn_accuracy,
+    linear_probe_accuracy,
+    mean_view_cosine,
+    participation_ratio,
+    rankme,
+    singular_values,
+)
+
+
+def layer_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) -> dict:
+    """Every core metric of one layer, by name."""
+    train, test = embeddings[f"train_{layer}"], embeddings[f"test_{layer}"]
+    labels = embeddings["train_labels"], embeddings["test_labels"]
+    own_views, reference_views = embeddings[f"views_{layer}"], embeddings[f"refviews_{layer}"]
+    return {
+        "probe_acc": linear_probe_accuracy(
+            train, labels[0], test, labels[1], max_iter=options["probe_max_iter"]
+        ),
+        "knn_acc": knn_accuracy(train, labels[0], test, labels[1], k=options["knn_k"]),
+        "invariance": invariance(own_views),
+        "view_cosine": mean_view_cosine(own_views),
+        "invariance_ref": invariance(reference_views),
+        "view_cosine_ref": mean_view_cosine(reference_views),
+        "rankme": rankme(test),
+        "participation_ratio": participation_ratio(test),
+        "alpha_req": alpha_req(
+            test, options["alpha_req_first_index"], options["alpha_req_last_index"]
+        ),
+    }
+
+
+def write_rows(rows: list[dict], path: str | Path) -> None:
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, options: dict) -> None:
+    """Write the tidy metric rows (layer, metric, value) and spectra (layer, index, value)."""
+    embeddings = load_npz(
+        embeddings_path,
+        f"rebuild it with `snakemake --cores 1 --forcerun embed {embeddings_path}`",
+    )
+    metric_rows, spectrum_rows = [], []
+    for layer in embeddings["layers"].tolist():
+        metrics = layer_metrics(embeddings, layer, options)
+        metric_rows += [{"layer": layer, "metric": k, "value": v} for k, v in metrics.items()]
+        values = singular_values(embeddings[f"test_{layer}"], center=True)
+        spectrum_rows += [
+            {"layer": layer, "index": i, "value": v} for i, v in enumerate(values, start=1)
+        ]
+        print(f"{layer}: " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
+    write_rows(metric_rows, metrics_path)
+    write_rows(spectrum_rows, spectra_path)

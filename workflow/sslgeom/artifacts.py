@@ -1,0 +1,41 @@
+"""Reading and writing the pipeline's artifacts safely."""
+
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+
+def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write`` on a temporary file beside ``path``, then rename it onto ``path``.
+
+    A job killed mid-write leaves the previous file (or none) under the final name, never a
+    partial one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            write(file)
+        os.replace(temporary_name, path)
+    except BaseException:
+        Path(temporary_name).unlink(missing_ok=True)
+        raise
+
+
+def save_npz_atomically(arrays: dict[str, np.ndarray], path: str | Path) -> None:
+    write_atomically(path, lambda file: np.savez(file, **arrays))
+
+
+def load_npz(path: str | Path, rebuild_hint: str) -> dict[str, np.ndarray]:
+    """All arrays of an npz file; a truncated or unreadable file raises ValueError naming it."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is unreadable or truncated ({err}); {rebuild_hint}") from err

@@ -1,0 +1,131 @@
+"""One run end to end, from the settings of one grid point: what the pipeline's scripts call."""
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sslgeom.artifacts import save_npz_atomically
+from sslgeom.augment import StrengthAugmentation
+from sslgeom.data import load_dataset
+from sslgeom.device import resolve_device
+from sslgeom.embed import embed_split, embed_views
+from sslgeom.losses import loss_from_settings
+from sslgeom.models import SSLModel, build_model
+from sslgeom.train import (
+    LOG_COLUMNS,
+    build_optimizer,
+    pretrain,
+    save_atomically,
+    settings_fingerprint,
+)
+
+
+def model_from_settings(settings: dict, in_channels: int) -> SSLModel:
+    return build_model(
+        encoder_width=settings["encoder_width"],
+        encoder_blocks=settings["encoder_blocks"],
+        projector_depth=settings["projector_depth"],
+        projector_hidden_dim=settings["projector_hidden_dim"],
+        projector_out_dim=settings["projector_out_dim"],
+        in_channels=in_channels,
+    )
+
+
+def pretrain_run(
+    settings: dict,
+    dataset_path: str,
+    model_path: Path,
+    train_log_path: Path,
+    checkpoint_path: Path,
+    device_name: str,
+    threads: int,
+) -> None:
+    torch.set_num_threads(threads)
+    device = resolve_device(device_name)
+    dataset = load_dataset(dataset_path)
+    torch.manual_seed(settings["seed"])
+    images = torch.from_numpy(dataset.train_images).to(device)
+    model = model_from_settings(settings, images.shape[-1]).to(device)
+    model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(
+        settings["optimizer"], model.parameters(), settings["lr"], settings["weight_decay"]
+    )
+    print(f"pretraining {settings} on {device} with {threads} thread(s)")
+    history = pretrain(
+        model=model,
+        images=images,
+        augment=StrengthAugmentation(settings["strength"], tuple(images.shape[1:3])),
+        loss_fn=loss_from_settings(settings["method"], settings),
+        optimizer=optimizer,
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        base_lr=settings["lr"],
+        warmup_epochs=settings["warmup_epochs"],
+        checkpoint_path=checkpoint_path,
+        fingerprint=settings_fingerprint(settings),
+    )
+    save_atomically(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "epoch": settings["epochs"],
+            "settings": settings,
+            "in_channels": images.shape[-1],
+        },
+        model_path,
+    )
+    write_train_log(history, train_log_path)
+    checkpoint_path.unlink(missing_ok=True)
+
+
+def write_train_log(history: list[dict], path: Path) -> None:
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=LOG_COLUMNS)
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def load_model(model_path: str, device: torch.device) -> SSLModel:
+    try:
+        state = torch.load(model_path, map_location=device, weights_only=False)
+    except Exception as err:
+        raise ValueError(
+            f"cannot read the checkpoint {model_path} ({err}); rebuild it with "
+            f"`snakemake --cores 1 --forcerun pretrain {model_path}`"
+        ) from err
+    model = model_from_settings(state["settings"], state["in_channels"]).to(device)
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def embed_run(
+    model_path: str,
+    dataset_path: str,
+    output_path: str,
+    strength: float,
+    options: dict,
+    device_name: str,
+) -> None:
+    """Write the run's embeddings.npz (layout in DESIGN.md, "Artifacts")."""
+    device = resolve_device(device_name)
+    model = load_model(model_path, device)
+    dataset = load_dataset(dataset_path)
+    batch = options["batch_size"]
+    view_images = dataset.test_images[: options["n_view_images"]]
+    size = tuple(view_images.shape[1:3])
+    arrays = {"train_labels": dataset.train_labels, "test_labels": dataset.test_labels}
+    for split, images in (("train", dataset.train_images), ("test", dataset.test_images)):
+        arrays |= {f"{split}_{k}": v for k, v in embed_split(model, images, batch).items()}
+    for prefix, view_strength in (("views", strength), ("refviews", options["reference_strength"])):
+        augment = StrengthAugmentation(view_strength, size)
+        layers = embed_views(
+            model, view_images, augment, options["n_views"], options["view_seed"], batch
+        )
+        arrays |= {f"{prefix}_{k}": v for k, v in layers.items()}
+    if dataset.train_latents is not None:
+        arrays |= {"train_latents": dataset.train_latents, "test_latents": dataset.test_latents}
+    arrays["layers"] = np.array(model.layer_names)
+    save_npz_atomically(arrays, Path(output_path))
+    print(f"embedded {len(model.layer_names)} layers: {', '.join(model.layer_names)}")

@@ -1,0 +1,180 @@
+"""Self-supervised pretraining with per-epoch atomic checkpoints and exact resume.
+
+A checkpoint holds the model, optimizer and RNG state at the end of an epoch,
+the per-epoch history and a fingerprint of the settings, so a job killed at
+any point restarts from its last finished epoch and ends with the same weights
+as an uninterrupted run (on the same machine and thread count).
+"""
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from sslgeom.artifacts import write_atomically
+from sslgeom.augment import StrengthAugmentation, to_float_images
+
+LOG_COLUMNS = ("epoch", "loss", "lr", "seconds", "views_per_s")
+
+
+def settings_fingerprint(settings: dict) -> str:
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_optimizer(name: str, parameters, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if name == "sgd":
+        return torch.optim.SGD(parameters, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    if name == "adamw":
+        return torch.optim.AdamW(parameters, lr=lr, weight_decay=weight_decay)
+    raise ValueError(f"unknown optimizer {name!r}; known: ['adamw', 'sgd']")
+
+
+def learning_rate(step: int, total_steps: int, warmup_steps: int, base_lr: float) -> float:
+    """Linear warm-up to ``base_lr``, then cosine decay to zero."""
+    if step < warmup_steps:
+        return base_lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return base_lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def save_atomically(state: dict, path: Path) -> None:
+    write_atomically(path, lambda file: torch.save(state, file))
+
+
+def get_rng_state() -> dict:
+    state = {"cpu": torch.random.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    torch.random.set_rng_state(state["cpu"])
+    if "cuda" in state:
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def load_checkpoint(path: Path, fingerprint: str, log=print) -> dict | None:
+    """The checkpoint at ``path`` if it belongs to these settings, else None."""
+    if not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a torn or foreign file: start over rather than fail
+        log(f"ignoring unreadable checkpoint {path}: {err}")
+        return None
+    if state.get("fingerprint") != fingerprint:
+        log(f"ignoring checkpoint {path}: it was written for other settings")
+        return None
+    return state
+
+
+def train_epoch(
+    model: nn.Module,
+    images: Tensor,
+    augment: StrengthAugmentation,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    optimizer: torch.optim.Optimizer,
+    lr_of_step: Callable[[int], float],
+    first_step: int,
+    batch_size: int,
+) -> float:
+    """One pass over ``images`` (uint8 NHWC on the device) in shuffled full batches; mean loss."""
+    model.train()
+    order = torch.randperm(len(images)).to(images.device)
+    n_batches = len(images) // batch_size
+    total = torch.zeros((), device=images.device)
+    for index in range(n_batches):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_of_step(first_step + index)
+        batch = to_float_images(images[order[index * batch_size : (index + 1) * batch_size]])
+        z = model(torch.cat([augment(batch), augment(batch)]))
+        loss = loss_fn(*z.chunk(2))
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {loss.item()} at batch {index}")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.detach()
+    return total.item() / n_batches
+
+
+def pretrain(
+    model: nn.Module,
+    images: Tensor,
+    augment: StrengthAugmentation,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    optimizer: torch.optim.Optimizer,
+    epochs: int,
+    batch_size: int,
+    base_lr: float,
+    warmup_epochs: int,
+    checkpoint_path: Path,
+    fingerprint: str,
+    log=print,
+) -> list[dict]:
+    """Train for ``epochs`` epochs, resuming from ``checkpoint_path``; returns the epoch history.
+
+    The RNG must be seeded by the caller; its state is saved and restored with each checkpoint.
+    """
+    steps_per_epoch = len(images) // batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"batch size {batch_size} is larger than the {len(images)} images")
+    total_steps = epochs * steps_per_epoch
+
+    def lr_of_step(step: int) -> float:
+        return learning_rate(step, total_steps, warmup_epochs * steps_per_epoch, base_lr)
+
+    history, start = [], 0
+    state = load_checkpoint(checkpoint_path, fingerprint, log)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        set_rng_state(state["rng"])
+        history, start = state["history"], state["epoch"]
+        log(f"resuming from {checkpoint_path} after epoch {start}/{epochs}")
+    for epoch in range(start + 1, epochs + 1):
+        started = time.perf_counter()
+        try:
+            loss = train_epoch(
+                model,
+                images,
+                augment,
+                loss_fn,
+                optimizer,
+                lr_of_step,
+                (epoch - 1) * steps_per_epoch,
+                batch_size,
+            )
+        except FloatingPointError as err:
+            raise FloatingPointError(f"training diverged in epoch {epoch}: {err}") from err
+        seconds = time.perf_counter() - started
+        row = {
+            "epoch": epoch,
+            "loss": loss,
+            "lr": optimizer.param_groups[0]["lr"],
+            "seconds": seconds,
+            "views_per_s": 2 * steps_per_epoch * batch_size / seconds,
+        }
+        history.append(row)
+        log(
+            f"epoch {epoch}/{epochs}  loss {loss:.4f}  lr {row['lr']:.2e}  "
+            f"{seconds:.1f} s  {row['views_per_s']:.0f} views/s"
+        )
+        save_atomically(
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "rng": get_rng_state(),
+                "epoch": epoch,
+                "history": history,
+                "fingerprint": fingerprint,
+            },
+            checkpoint_path,
+        )
+    return history

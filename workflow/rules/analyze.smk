@@ -14,6 +14,8 @@ rule analyze_run:
         runtime=20,
     params:
         options=config["analysis"],
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/analyze_run.py"
 
@@ -37,5 +39,7 @@ rule collect_table:
         runtime=5,
     params:
         factors=per_run_factors,
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/collect_table.py"

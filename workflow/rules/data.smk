@@ -10,5 +10,7 @@ rule make_dataset:
         runtime=10,
     params:
         options=lambda wildcards: config["datasets"][wildcards.dataset],
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/make_dataset.py"

@@ -17,5 +17,7 @@ rule embed:
         strength=lambda wildcards: run_settings(wildcards)["strength"],
         options=config["embedding"],
         device=config["compute"]["device"],
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/embed.py"

@@ -20,6 +20,8 @@ rule figure_augmentations:
         n_images=4,
         n_views=2,
         seed=0,
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_augmentations.py"
 
@@ -51,6 +53,8 @@ rule figure_probe_vs_strength:
             },
             "title": "Class transfer of each layer vs augmentation strength",
         },
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -85,6 +89,8 @@ rule figure_invariance_vs_strength:
             },
             "title": "Invariance of each layer to augmentations vs training strength",
         },
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -117,6 +123,8 @@ rule figure_rank_vs_strength:
             },
             "title": "Effective dimensionality of each layer vs augmentation strength",
         },
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -141,6 +149,8 @@ rule figure_spectra:
     params:
         plot="plot_spectra",
         options=lambda wildcards: {"factors": experiment_factors(wildcards)},
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -165,5 +175,7 @@ rule figure_training_curves:
     params:
         plot="plot_training_curves",
         options=lambda wildcards: {"factors": experiment_factors(wildcards)},
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"

@@ -17,5 +17,7 @@ rule pretrain:
         settings=run_settings,
         device=config["compute"]["device"],
         checkpoint=lambda wildcards: f"results/{wildcards.exp}/runs/{wildcards.run}/checkpoint.pt",
+    conda:
+        "../../envs/sslgeom.yaml"
     script:
         "../scripts/pretrain.py"

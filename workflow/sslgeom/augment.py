@@ -45,12 +45,9 @@ def to_float_images(images_uint8: Tensor) -> Tensor:
 
 def views(augment: StrengthAugmentation, images: Tensor, n_views: int, seed: int) -> Tensor:
     """``n_views`` augmented views of each image (N×V×C×H×W), reproducible from ``seed``."""
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
         return torch.stack([augment(images) for _ in range(n_views)], dim=1)
-    finally:
-        torch.random.set_rng_state(generator_state)
 
 
 def example_views(images_uint8: np.ndarray, strength: float, n_views: int, seed: int) -> np.ndarray:

@@ -68,7 +68,7 @@ def load_checkpoint(path: Path, fingerprint: str, log=print) -> dict | None:
     except Exception as err:  # a torn or foreign file: start over rather than fail
         log(f"ignoring unreadable checkpoint {path}: {err}")
         return None
-    if state.get("fingerprint") != fingerprint:
+    if not isinstance(state, dict) or state.get("fingerprint") != fingerprint:
         log(f"ignoring checkpoint {path}: it was written for other settings")
         return None
     return state

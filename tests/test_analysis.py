@@ -1,0 +1,145 @@
+"""Per-run analysis of synthetic embeddings, and the tidy tables that gather runs."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sslgeom.analysis import analyze_run
+from sslgeom.artifacts import save_npz_atomically
+from sslgeom.tables import collect_runs
+
+LAYERS = {"encoder": 6, "projector": 4}
+METRICS = [
+    "probe_acc",
+    "knn_acc",
+    "invariance",
+    "view_cosine",
+    "invariance_ref",
+    "view_cosine_ref",
+    "rankme",
+    "participation_ratio",
+    "alpha_req",
+]
+OPTIONS = {
+    "probe_max_iter": 200,
+    "knn_k": 5,
+    "alpha_req_first_index": 1,
+    "alpha_req_last_index": 4,
+}
+N_TRAIN, N_TEST, N_VIEW_IMAGES, N_VIEWS = 40, 30, 8, 3
+
+
+def separable(rng: np.random.Generator, n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes whose means lie 20 noise standard deviations apart along every axis."""
+    labels = np.arange(n) % 2
+    z = 10.0 * (2 * labels[:, None] - 1) + rng.standard_normal((n, dim))
+    return z.astype(np.float32), labels
+
+
+def synthetic_embeddings() -> dict[str, np.ndarray]:
+    """The layout embed_run writes: encoder views are identical, projector views noisy."""
+    rng = np.random.default_rng(0)
+    arrays = {"layers": np.array(list(LAYERS))}
+    for layer, dim in LAYERS.items():
+        arrays[f"train_{layer}"], arrays["train_labels"] = separable(rng, N_TRAIN, dim)
+        arrays[f"test_{layer}"], arrays["test_labels"] = separable(rng, N_TEST, dim)
+        centres = rng.standard_normal((N_VIEW_IMAGES, 1, dim))
+        noise = 0.0 if layer == "encoder" else 1.0
+        for prefix in ("views", "refviews"):
+            jitter = noise * rng.standard_normal((N_VIEW_IMAGES, N_VIEWS, dim))
+            arrays[f"{prefix}_{layer}"] = (centres + jitter).astype(np.float32)
+    return arrays
+
+
+@pytest.fixture
+def analyzed(tmp_path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray]]:
+    embeddings = synthetic_embeddings()
+    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
+    metrics_path, spectra_path = tmp_path / "metrics.csv", tmp_path / "spectra.csv"
+    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, spectra_path, OPTIONS)
+    return pd.read_csv(metrics_path), pd.read_csv(spectra_path), embeddings
+
+
+def metric_values(metrics: pd.DataFrame, metric: str) -> pd.Series:
+    return metrics[metrics["metric"] == metric].set_index("layer")["value"]
+
+
+def test_metrics_have_one_row_per_layer_and_metric(analyzed):
+    metrics, _, _ = analyzed
+    assert list(metrics.columns) == ["layer", "metric", "value"]
+    assert list(zip(metrics["layer"], metrics["metric"], strict=True)) == [
+        (layer, metric) for layer in LAYERS for metric in METRICS
+    ]
+    assert np.isfinite(metrics["value"]).all()
+
+
+def test_probes_separate_separable_classes(analyzed):
+    metrics, _, _ = analyzed
+    for metric in ("probe_acc", "knn_acc"):
+        assert (metric_values(metrics, metric) == 1.0).all()
+
+
+def test_invariance_and_view_cosine_in_range(analyzed):
+    metrics, _, _ = analyzed
+    for metric in ("invariance", "invariance_ref", "view_cosine", "view_cosine_ref"):
+        values = metric_values(metrics, metric)
+        assert values["encoder"] == pytest.approx(1.0)  # identical views
+        assert -1.0 <= values["projector"] < 1.0
+
+
+def test_spectral_metrics_in_range(analyzed):
+    metrics, _, _ = analyzed
+    for metric in ("rankme", "participation_ratio"):
+        values = metric_values(metrics, metric)
+        for layer, dim in LAYERS.items():
+            assert 1.0 <= values[layer] <= dim
+
+
+def test_spectra_are_centred_singular_values_of_the_test_embeddings(analyzed):
+    _, spectra, embeddings = analyzed
+    assert list(spectra.columns) == ["layer", "index", "value"]
+    for layer, dim in LAYERS.items():
+        rows = spectra[spectra["layer"] == layer]
+        assert list(rows["index"]) == list(range(1, dim + 1))
+        test = embeddings[f"test_{layer}"].astype(np.float64)
+        expected = np.linalg.svd(test - test.mean(axis=0), compute_uv=False)
+        np.testing.assert_allclose(rows["value"], expected, rtol=1e-9)
+
+
+def test_truncated_embeddings_raise_with_rebuild_hint(tmp_path):
+    path = tmp_path / "embeddings.npz"
+    save_npz_atomically(synthetic_embeddings(), path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(ValueError, match=re.escape(str(path))) as error:
+        analyze_run(str(path), tmp_path / "metrics.csv", tmp_path / "spectra.csv", OPTIONS)
+    assert f"--forcerun embed {path}" in str(error.value)
+    assert not (tmp_path / "metrics.csv").exists()
+
+
+def test_collect_runs_puts_factor_columns_first(tmp_path):
+    paths = []
+    for index in range(2):
+        paths.append(tmp_path / f"run{index}.csv")
+        pd.DataFrame({"layer": ["encoder", "projector"], "value": [index, 10 + index]}).to_csv(
+            paths[-1], index=False
+        )
+    factors = [
+        {"dataset": "shapes", "method": "simclr", "strength": 0.0, "seed": 0},
+        {"dataset": "mnist5k", "method": "simclr", "strength": 0.5, "seed": 1},
+    ]
+    table = collect_runs([str(path) for path in paths], factors)
+    assert list(table.columns) == ["dataset", "method", "strength", "seed", "layer", "value"]
+    assert table["dataset"].tolist() == ["shapes", "shapes", "mnist5k", "mnist5k"]
+    assert table["strength"].tolist() == [0.0, 0.0, 0.5, 0.5]
+    assert table["seed"].tolist() == [0, 0, 1, 1]
+    assert table["value"].tolist() == [0, 10, 1, 11]
+    assert table.index.tolist() == [0, 1, 2, 3]
+
+
+def test_collect_runs_needs_one_factor_dict_per_path(tmp_path):
+    path = tmp_path / "run.csv"
+    pd.DataFrame({"value": [1]}).to_csv(path, index=False)
+    with pytest.raises(ValueError):
+        collect_runs([str(path)], [])

@@ -1,0 +1,83 @@
+"""The encoder, the projector and the SSL model that joins them."""
+
+import pytest
+import torch
+
+from sslgeom.models import Projector, ResNet, build_model, projector_layer_names
+
+torch.set_num_threads(1)
+
+IMAGES = (8, 3, 16, 16)
+
+
+def tiny_model(depth: int = 3, seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(
+        encoder_width=4,
+        encoder_blocks=[1, 1],
+        projector_depth=depth,
+        projector_hidden_dim=12,
+        projector_out_dim=6,
+    )
+
+
+@pytest.mark.parametrize(("width", "blocks"), [(4, [1]), (4, [1, 1]), (2, [1, 2, 1])])
+def test_resnet_out_dim_and_output_shape(width, blocks):
+    encoder = ResNet(width, blocks)
+    expected = width * 2 ** (len(blocks) - 1)
+    assert encoder.out_dim == expected
+    assert encoder(torch.rand(IMAGES)).shape == (IMAGES[0], expected)
+
+
+def test_resnet_accepts_one_channel_images():
+    encoder = ResNet(4, [1, 1], in_channels=1)
+    assert encoder(torch.rand(2, 1, 16, 16)).shape == (2, 8)
+
+
+@pytest.mark.parametrize(
+    ("depth", "names"),
+    [(1, ["projector"]), (2, ["proj1", "projector"]), (3, ["proj1", "proj2", "projector"])],
+)
+def test_projector_layer_names(depth, names):
+    assert projector_layer_names(depth) == names
+    assert Projector(8, depth, 12, 6).layer_names == names
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_forward_all_returns_every_layer_with_its_width(depth):
+    model = tiny_model(depth)
+    outputs = model.forward_all(torch.rand(IMAGES))
+    assert list(outputs) == ["encoder", *projector_layer_names(depth)]
+    assert model.layer_names == list(outputs)
+    widths = {name: value.shape[1] for name, value in outputs.items()}
+    hidden = {name: 12 for name in projector_layer_names(depth)[:-1]}
+    assert widths == {"encoder": 8, **hidden, "projector": 6}
+    assert all(value.shape[0] == IMAGES[0] for value in outputs.values())
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_forward_all_projector_equals_forward_in_eval_mode(depth):
+    model = tiny_model(depth).eval()
+    x = torch.rand(IMAGES)
+    with torch.no_grad():
+        outputs = model.forward_all(x)
+        assert torch.equal(outputs["projector"], model(x))
+        assert torch.equal(outputs["encoder"], model.encoder(x))
+
+
+def test_build_model_wires_dimensions():
+    model = tiny_model(depth=2)
+    assert model.encoder.out_dim == 8
+    assert model.projector.hidden[0][0].in_features == 8
+    assert model.projector.hidden[0][0].out_features == 12
+    assert model.projector.output.in_features == 12
+    assert model.projector.output.out_features == 6
+
+
+def test_same_seed_gives_identical_initial_weights():
+    first, second, other = tiny_model(seed=3), tiny_model(seed=3), tiny_model(seed=4)
+    for (name, a), (_, b) in zip(
+        first.state_dict().items(), second.state_dict().items(), strict=True
+    ):
+        assert torch.equal(a, b), name
+    assert not torch.equal(first.encoder.stem[0].weight, other.encoder.stem[0].weight)

@@ -13,7 +13,7 @@ from sslgeom.experiments import (
 
 EXPERIMENT = {
     "grid": {"dataset": ["shapes", "mnist5k"], "strength": [0.0, 0.5, 1.0], "seed": [0, 1]},
-    "settings": {"method": "simclr", "epochs": 2, "strength": 0.25, "encoder_blocks": [1, 1]},
+    "settings": {"method": "simclr", "epochs": 2, "encoder_blocks": [1, 1]},
 }
 
 
@@ -65,12 +65,17 @@ def test_experiment_runs_merges_settings_with_the_point():
     assert settings == {
         "method": "simclr",
         "epochs": 2,
-        "strength": 1.0,  # the point wins over the settings' 0.25
+        "strength": 1.0,
         "encoder_blocks": [1, 1],
         "dataset": "mnist5k",
         "seed": 1,
     }
     assert list(runs)[0] == "dataset~shapes/strength~0/seed~0"
+
+
+def test_a_factor_in_both_settings_and_grid_is_rejected():
+    with pytest.raises(ValueError, match="strength set in both"):
+        experiment_runs({"grid": {"strength": [0.5]}, "settings": {"strength": 0.25}})
 
 
 def test_experiment_runs_without_settings():

@@ -8,14 +8,14 @@ rule analyze_run:
         "results/{exp}/logs/analyze/{run}.log",
     benchmark:
         "results/{exp}/benchmarks/analyze/{run}.tsv"
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
     params:
         options=config["analysis"],
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/analyze_run.py"
 
@@ -33,13 +33,13 @@ rule collect_table:
         "results/{exp}/logs/collect_{table}.log",
     wildcard_constraints:
         table="metrics|spectra|train_log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
     params:
         factors=per_run_factors,
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/collect_table.py"

@@ -17,7 +17,10 @@ FIGURES = [
 
 def validated_runs(name, experiment):
     """Run id → settings of every run of one experiment, each checked against the run schema."""
-    runs = experiment_runs(experiment)
+    try:
+        runs = experiment_runs(experiment)
+    except ValueError as err:
+        raise WorkflowError(f"experiment {name!r}: {err}") from None
     for run, settings in runs.items():
         try:
             validate(settings, "../schemas/run.schema.yaml")

@@ -4,13 +4,13 @@ rule make_dataset:
         meta="results/data/{dataset}.json",
     log:
         "results/logs/data/{dataset}.log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
         options=lambda wildcards: config["datasets"][wildcards.dataset],
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/make_dataset.py"

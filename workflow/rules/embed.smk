@@ -8,6 +8,8 @@ rule embed:
         "results/{exp}/logs/embed/{run}.log",
     benchmark:
         "results/{exp}/benchmarks/embed/{run}.tsv"
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -17,7 +19,5 @@ rule embed:
         strength=lambda wildcards: run_settings(wildcards)["strength"],
         options=config["embedding"],
         device=config["compute"]["device"],
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/embed.py"

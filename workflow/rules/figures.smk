@@ -11,6 +11,8 @@ rule figure_augmentations:
         ),
     log:
         "results/{exp}/logs/figures/augmentations.log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -20,8 +22,6 @@ rule figure_augmentations:
         n_images=4,
         n_views=2,
         seed=0,
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_augmentations.py"
 
@@ -39,6 +39,8 @@ rule figure_probe_vs_strength:
         ),
     log:
         "results/{exp}/logs/figures/probe_vs_strength.log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -53,8 +55,6 @@ rule figure_probe_vs_strength:
             },
             "title": "Class transfer of each layer vs augmentation strength",
         },
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -72,6 +72,8 @@ rule figure_invariance_vs_strength:
         ),
     log:
         "results/{exp}/logs/figures/invariance_vs_strength.log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -89,8 +91,6 @@ rule figure_invariance_vs_strength:
             },
             "title": "Invariance of each layer to augmentations vs training strength",
         },
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -108,6 +108,8 @@ rule figure_rank_vs_strength:
         ),
     log:
         "results/{exp}/logs/figures/rank_vs_strength.log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -123,8 +125,6 @@ rule figure_rank_vs_strength:
             },
             "title": "Effective dimensionality of each layer vs augmentation strength",
         },
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -142,6 +142,8 @@ rule figure_spectra:
         ),
     log:
         "results/{exp}/logs/figures/spectra.log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -149,8 +151,6 @@ rule figure_spectra:
     params:
         plot="plot_spectra",
         options=lambda wildcards: {"factors": experiment_factors(wildcards)},
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"
 
@@ -168,6 +168,8 @@ rule figure_training_curves:
         ),
     log:
         "results/{exp}/logs/figures/training_curves.log",
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -175,7 +177,5 @@ rule figure_training_curves:
     params:
         plot="plot_training_curves",
         options=lambda wildcards: {"factors": experiment_factors(wildcards)},
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/plot_table.py"

@@ -8,6 +8,8 @@ rule pretrain:
         "results/{exp}/logs/pretrain/{run}.log",
     benchmark:
         "results/{exp}/benchmarks/pretrain/{run}.tsv"
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: config["compute"]["train_threads"]
     resources:
         mem_mb=config["compute"]["train_mem_mb"],
@@ -17,7 +19,5 @@ rule pretrain:
         settings=run_settings,
         device=config["compute"]["device"],
         checkpoint=lambda wildcards: f"results/{wildcards.exp}/runs/{wildcards.run}/checkpoint.pt",
-    conda:
-        "../../envs/sslgeom.yaml"
     script:
         "../scripts/pretrain.py"

@@ -1,0 +1,53 @@
+"""Bad configs fail before any job runs, with a message naming the offending key."""
+
+import copy
+
+import pytest
+import yaml
+from conftest import TINY_CONFIG, snakemake
+
+
+def set_key(config: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        config = config.setdefault(key, {})
+    config[last] = value
+
+
+BAD_CONFIGS = {
+    "unknown top-level key": ("experimentz", {}, "experimentz"),
+    "unknown run setting": ("experiments.tiny.settings.epochz", 3, "epochz"),
+    "strength above 1": ("experiments.tiny.grid.strength", [0.0, 1.5], "strength"),
+    "negative strength": ("experiments.tiny.grid.strength", [-0.1], "strength"),
+    "factor in settings and grid": ("experiments.tiny.settings.seed", 3, "seed"),
+    "epochs of wrong type": ("experiments.tiny.settings.epochs", "ten", "epochs"),
+    "negative epochs": ("experiments.tiny.settings.epochs", -1, "epochs"),
+    "projector width 0": (
+        "experiments.tiny.settings.projector_hidden_dim",
+        0,
+        "projector_hidden_dim",
+    ),
+    "unknown dataset": ("experiments.tiny.grid.dataset", ["cifar"], "dataset"),
+    "unknown method": ("experiments.tiny.settings.method", "byol", "method"),
+    "empty grid list": ("experiments.tiny.grid.seed", [], "seed"),
+    "unknown analysis key": ("analysis.knn", 3, "knn"),
+    "undeclared dataset": ("datasets", {"shapes": {}}, "mnist5k"),
+    "bad device": ("compute.device", "tpu", "device"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS, ids=list(BAD_CONFIGS))
+def test_bad_config_fails_naming_the_key(case, tmp_path):
+    path, value, named = BAD_CONFIGS[case]
+    config = copy.deepcopy(yaml.safe_load(TINY_CONFIG.read_text()))
+    set_key(config, path, value)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake("-n", "--configfile", "config.yaml", workdir=tmp_path, check=False)
+    assert result.returncode != 0
+    assert named in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_tiny_config_is_valid(tmp_path):
+    result = snakemake("-n", "--configfile", str(TINY_CONFIG), workdir=tmp_path)
+    assert "pretrain" in result.stdout

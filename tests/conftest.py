@@ -6,6 +6,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "fixtures" / "tiny_config.yaml"
+CORE_METRICS = [
+    "probe_acc",
+    "knn_acc",
+    "invariance",
+    "view_cosine",
+    "invariance_ref",
+    "view_cosine_ref",
+    "rankme",
+    "participation_ratio",
+    "alpha_req",
+]
 
 
 def snakemake(*args: str, workdir: Path, check: bool = True) -> subprocess.CompletedProcess:

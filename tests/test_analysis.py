@@ -5,23 +5,13 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import CORE_METRICS as METRICS
 
 from sslgeom.analysis import analyze_run
 from sslgeom.artifacts import save_npz_atomically
 from sslgeom.tables import collect_runs
 
 LAYERS = {"encoder": 6, "projector": 4}
-METRICS = [
-    "probe_acc",
-    "knn_acc",
-    "invariance",
-    "view_cosine",
-    "invariance_ref",
-    "view_cosine_ref",
-    "rankme",
-    "participation_ratio",
-    "alpha_req",
-]
 OPTIONS = {
     "probe_max_iter": 200,
     "knn_k": 5,

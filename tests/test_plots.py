@@ -20,7 +20,7 @@ STRENGTHS = (0.0, 0.5, 1.0)
 SEEDS = (0, 1)
 LAYERS = ("encoder", "proj1", "projector")
 PROBE_LABELS = {"probe_acc": "linear probe accuracy", "knn_acc": "kNN accuracy (k=20)"}
-PREVIEW_DIR = Path(os.environ.get("SSLGEOM_PLOTS_PREVIEW", "/tmp/plots_preview"))
+PREVIEW_DIR = os.environ.get("SSLGEOM_PLOTS_PREVIEW")
 
 
 def runs(seeds=SEEDS, **extra_factors) -> list[dict]:
@@ -91,9 +91,10 @@ def labelled_lines(ax) -> list[str]:
 
 
 def preview(fig: Figure, name: str) -> None:
-    """Save a PNG to the preview folder for visual inspection."""
-    PREVIEW_DIR.mkdir(parents=True, exist_ok=True)
-    fig.savefig(PREVIEW_DIR / f"{name}.png", dpi=110)
+    """Save a PNG for visual inspection when SSLGEOM_PLOTS_PREVIEW names a folder."""
+    if PREVIEW_DIR:
+        Path(PREVIEW_DIR).mkdir(parents=True, exist_ok=True)
+        fig.savefig(Path(PREVIEW_DIR) / f"{name}.png", dpi=110)
 
 
 def test_sort_layers_puts_proj10_after_proj2():

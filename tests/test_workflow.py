@@ -4,7 +4,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from conftest import TINY_CONFIG, snakemake
+from conftest import CORE_METRICS, TINY_CONFIG, snakemake
 
 FIGURES = [
     "augmentations",
@@ -14,17 +14,6 @@ FIGURES = [
     "rank_vs_strength",
     "training_curves",
 ]
-METRICS = {
-    "probe_acc",
-    "knn_acc",
-    "invariance",
-    "view_cosine",
-    "invariance_ref",
-    "view_cosine_ref",
-    "rankme",
-    "participation_ratio",
-    "alpha_req",
-}
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +42,10 @@ def test_metrics_table_is_tidy_and_complete(finished_run):
         "metric",
         "value",
     ]
-    assert set(metrics["metric"]) == METRICS
+    assert set(metrics["metric"]) == set(CORE_METRICS)
     assert set(metrics["layer"]) == {"encoder", "proj1", "projector"}
     runs = metrics.groupby(["dataset", "strength", "seed"]).size()
-    assert len(runs) == 4 and (runs == 3 * len(METRICS)).all()
+    assert len(runs) == 4 and (runs == 3 * len(CORE_METRICS)).all()
     assert metrics["value"].notna().all()
     at_zero = metrics.query("strength == 0 and metric == 'invariance'")
     assert (at_zero["value"] == 1.0).all(), "identical views must be perfectly invariant"

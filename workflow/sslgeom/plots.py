@@ -347,6 +347,12 @@ def plot_metrics_vs_strength(
     return fig
 
 
+def plot_strength_line(ax: Axes, x, y, strength: float, **style) -> None:
+    """A line in the colour and dash style of its augmentation strength."""
+    style.setdefault("label", strength_label(strength))
+    ax.plot(x, y, color=strength_colour(strength), ls=strength_linestyle(strength), **style)
+
+
 def draw_spectrum_panel(ax: Axes, rows: pd.DataFrame) -> None:
     """Seed-mean normalised spectra of one layer, one line per strength."""
     if rows.empty:
@@ -355,14 +361,7 @@ def draw_spectrum_panel(ax: Axes, rows: pd.DataFrame) -> None:
     summary = seed_summary(rows, ["strength", "index"])
     for strength, curve in summary.groupby("strength", sort=True):
         curve = curve[curve["mean"] > 0]  # log axes cannot show exact zeros
-        ax.plot(
-            curve["index"],
-            curve["mean"],
-            color=strength_colour(strength),
-            ls=strength_linestyle(strength),
-            lw=1.3,
-            label=strength_label(strength),
-        )
+        plot_strength_line(ax, curve["index"], curve["mean"], strength, lw=1.3)
     ax.set_xscale("log")
     ax.set_yscale("log")
 
@@ -398,25 +397,12 @@ def draw_training_panel(ax: Axes, rows: pd.DataFrame) -> None:
     """Loss against epoch for one facet: thin line per seed, thick seed mean per strength."""
     for (strength, _seed), run in rows.groupby(["strength", "seed"], sort=True):
         run = run.sort_values("epoch")
-        ax.plot(
-            run["epoch"],
-            run["loss"],
-            color=strength_colour(strength),
-            ls=strength_linestyle(strength),
-            lw=0.6,
-            alpha=0.35,
-            label="_nolegend_",
+        plot_strength_line(
+            ax, run["epoch"], run["loss"], strength, lw=0.6, alpha=0.35, label="_nolegend_"
         )
     summary = seed_summary(rows, ["strength", "epoch"], value="loss")
     for strength, curve in summary.groupby("strength", sort=True):
-        ax.plot(
-            curve["epoch"],
-            curve["mean"],
-            color=strength_colour(strength),
-            ls=strength_linestyle(strength),
-            lw=1.8,
-            label=strength_label(strength),
-        )
+        plot_strength_line(ax, curve["epoch"], curve["mean"], strength, lw=1.8)
 
 
 def plot_training_curves(train_logs: pd.DataFrame, factors: Sequence[str]) -> Figure:

@@ -83,13 +83,14 @@ rule figure_invariance_vs_strength:
         options=lambda wildcards: {
             "factors": experiment_factors(wildcards),
             "metric_labels": {
-                "invariance_ref": (
-                    f"invariance, reference views (s = {config['embedding']['reference_strength']:g})"
-                ),
-                "view_cosine_ref": "view cosine, reference views",
-                "invariance": "invariance, the run's own views",
+                "invariance_ref": "invariance (reference views)",
+                "view_cosine_ref": "view cosine (reference views)",
+                "invariance": "invariance (the run's own views)",
             },
-            "title": "Invariance of each layer to augmentations vs training strength",
+            "title": (
+                "Invariance of each layer vs training strength; reference views at "
+                f"s = {config['embedding']['reference_strength']:g}"
+            ),
         },
     script:
         "../scripts/plot_table.py"

@@ -19,10 +19,11 @@ CONTENT_LATENTS = ("shape",)
 STYLE_LATENTS = tuple(name for name in LATENT_NAMES if name not in CONTENT_LATENTS)
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "star")
 
-POSITION_RANGE = (-0.5, 0.5)
-SCALE_RANGE = (0.5, 1.0)
-# A scale-1 object at the largest offset reaches 0.95 of the half-width, so it stays in view.
-OBJECT_RADIUS = 0.45
+POSITION_RANGE = (-0.4, 0.4)
+SCALE_RANGE = (0.6, 1.0)
+# Objects 6–10 px in radius at 32 px, large enough for their shape to be learnable; a scale-1
+# object at the largest offset reaches the border, so it stays in view.
+OBJECT_RADIUS = 0.6
 OBJECT_SATURATION, OBJECT_VALUE = 0.85, 0.95
 BACKGROUND_SATURATION, BACKGROUND_VALUE = 0.6, 0.35
 # Images rendered per vectorised batch, to bound the float64 temporaries (~10 per pixel).

@@ -1,10 +1,11 @@
 """Bad configs fail before any job runs, with a message naming the offending key."""
 
 import copy
+import shutil
 
 import pytest
 import yaml
-from conftest import TINY_CONFIG, snakemake
+from conftest import REPO, TINY_CONFIG, snakemake
 
 
 def set_key(config: dict, path: str, value) -> None:
@@ -48,6 +49,8 @@ def test_bad_config_fails_naming_the_key(case, tmp_path):
     assert not (tmp_path / "results").exists()
 
 
-def test_tiny_config_is_valid(tmp_path):
+def test_a_given_configfile_replaces_the_default(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     result = snakemake("-n", "--configfile", str(TINY_CONFIG), workdir=tmp_path)
-    assert "pretrain" in result.stdout
+    assert "results/tiny/runs/" in result.stdout
+    assert "augstrength" not in result.stdout

@@ -7,6 +7,7 @@ from sslgeom.runs import pretrain_run
 
 with redirect_output_to(snakemake.log[0]):
     pretrain_run(
+        run_name=f"{snakemake.wildcards.exp}/{snakemake.wildcards.run}",
         settings=snakemake.params.settings,
         dataset_path=snakemake.input.dataset,
         model_path=Path(snakemake.output.model),

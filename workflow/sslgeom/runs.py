@@ -34,6 +34,7 @@ def model_from_settings(settings: dict, in_channels: int) -> SSLModel:
 
 
 def pretrain_run(
+    run_name: str,
     settings: dict,
     dataset_path: str,
     model_path: Path,
@@ -52,20 +53,26 @@ def pretrain_run(
     optimizer = build_optimizer(
         settings["optimizer"], model.parameters(), settings["lr"], settings["weight_decay"]
     )
-    print(f"pretraining {settings} on {device} with {threads} thread(s)")
-    history = pretrain(
-        model=model,
-        images=images,
-        augment=StrengthAugmentation(settings["strength"], tuple(images.shape[1:3])),
-        loss_fn=loss_from_settings(settings["method"], settings),
-        optimizer=optimizer,
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"],
-        base_lr=settings["lr"],
-        warmup_epochs=settings["warmup_epochs"],
-        checkpoint_path=checkpoint_path,
-        fingerprint=settings_fingerprint(settings),
-    )
+    print(f"pretraining {run_name}: {settings} on {device} with {threads} thread(s)")
+    try:
+        history = pretrain(
+            model=model,
+            images=images,
+            augment=StrengthAugmentation(settings["strength"], tuple(images.shape[1:3])),
+            loss_fn=loss_from_settings(settings["method"], settings),
+            optimizer=optimizer,
+            epochs=settings["epochs"],
+            batch_size=settings["batch_size"],
+            base_lr=settings["lr"],
+            warmup_epochs=settings["warmup_epochs"],
+            checkpoint_path=checkpoint_path,
+            fingerprint=settings_fingerprint(settings),
+        )
+    except FloatingPointError as err:
+        raise FloatingPointError(
+            f"run {run_name}: {err}; no model was saved, so nothing downstream is built from it "
+            "(lower lr or raise warmup_epochs)"
+        ) from err
     save_atomically(
         {
             "model": model.state_dict(),

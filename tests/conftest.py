@@ -2,8 +2,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 TINY_CONFIG = REPO / "tests" / "fixtures" / "tiny_config.yaml"
 CORE_METRICS = [
@@ -19,24 +17,15 @@ CORE_METRICS = [
 ]
 
 
+def snakemake_command(*args: str, workdir: Path) -> list[str]:
+    """Snakemake on this repository's Snakefile with ``workdir`` as its working directory."""
+    snakefile = str(REPO / "Snakefile")
+    return [sys.executable, "-m", "snakemake", "--snakefile", snakefile, "-d", str(workdir), *args]
+
+
 def snakemake(*args: str, workdir: Path, check: bool = True) -> subprocess.CompletedProcess:
-    """Run Snakemake on this repository's Snakefile with ``workdir`` as its working directory."""
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        "--directory",
-        str(workdir),
-        *args,
-    ]
+    command = snakemake_command(*args, workdir=workdir)
     result = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result
-
-
-@pytest.fixture
-def run_snakemake():
-    return snakemake

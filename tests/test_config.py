@@ -34,6 +34,7 @@ BAD_CONFIGS = {
     "unknown analysis key": ("analysis.knn", 3, "knn"),
     "undeclared dataset": ("datasets", {"shapes": {}}, "mnist5k"),
     "bad device": ("compute.device", "tpu", "device"),
+    "batch larger than the data": ("experiments.tiny.settings.batch_size", 512, "batch_size"),
 }
 
 
@@ -45,8 +46,18 @@ def test_bad_config_fails_naming_the_key(case, tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     result = snakemake("-n", "--configfile", "config.yaml", workdir=tmp_path, check=False)
     assert result.returncode != 0
-    assert named in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "config error at" in output and named in output
     assert not (tmp_path / "results").exists()
+
+
+def test_duplicate_experiment_names_fail_naming_the_line(tmp_path):
+    text = TINY_CONFIG.read_text()
+    experiment = text[text.index("  tiny:") : text.index("embedding:")]
+    (tmp_path / "config.yaml").write_text(text.replace(experiment, experiment * 2))
+    result = snakemake("-n", "--configfile", "config.yaml", workdir=tmp_path, check=False)
+    assert result.returncode != 0
+    assert "duplicate key experiments.tiny" in result.stdout + result.stderr
 
 
 def test_a_given_configfile_replaces_the_default(tmp_path):

@@ -73,11 +73,6 @@ def test_experiment_runs_merges_settings_with_the_point():
     assert list(runs)[0] == "dataset~shapes/strength~0/seed~0"
 
 
-def test_a_factor_in_both_settings_and_grid_is_rejected():
-    with pytest.raises(ValueError, match="strength set in both"):
-        experiment_runs({"grid": {"strength": [0.5]}, "settings": {"strength": 0.25}})
-
-
 def test_experiment_runs_without_settings():
     assert experiment_runs({"grid": {"seed": [0, 1]}}) == {
         "seed~0": {"seed": 0},

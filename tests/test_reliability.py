@@ -5,7 +5,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import psutil
 import pytest
 import torch
 import yaml
-from conftest import REPO, snakemake
+from conftest import REPO, snakemake, snakemake_command
 
 CONFIG = REPO / "tests" / "fixtures" / "reliability_config.yaml"
 RUN = "dataset~shapes/strength~0.5/seed~0"
@@ -45,18 +44,9 @@ def reference(tmp_path_factory) -> Path:
 
 def kill_training_after_first_checkpoint(workdir: Path) -> subprocess.Popen:
     """Start the pipeline and SIGKILL the training job once its first checkpoint exists."""
-    command = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(REPO / "Snakefile"),
-        TARGET,
-        "--cores",
-        "1",
-        "--configfile",
-        "config.yaml",
-    ]
+    command = snakemake_command(
+        TARGET, "--cores", "1", "--configfile", "config.yaml", workdir=workdir
+    )
     pipeline = subprocess.Popen(
         command, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -1,9 +1,16 @@
+from pathlib import Path
+
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
-from sslgeom.experiments import experiment_runs, factor_columns, factor_values
+from sslgeom.config import ConfigError, check_config_files, validate_config
+from sslgeom.experiments import factor_columns, factor_values
 
-validate(config, "../schemas/config.schema.yaml")
+
+try:
+    check_config_files(workflow.configfiles)
+    RUNS = validate_config(config, Path(workflow.basedir) / "workflow" / "schemas")
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
 
 FIGURES = [
     "augmentations",
@@ -13,31 +20,6 @@ FIGURES = [
     "rank_vs_strength",
     "training_curves",
 ]
-
-
-def validated_runs(name, experiment):
-    """Run id → settings of every run of one experiment, each checked against the run schema."""
-    try:
-        runs = experiment_runs(experiment)
-    except ValueError as err:
-        raise WorkflowError(f"experiment {name!r}: {err}") from None
-    for run, settings in runs.items():
-        try:
-            validate(settings, "../schemas/run.schema.yaml")
-        except WorkflowError as err:
-            raise WorkflowError(f"experiment {name!r}, run {run!r}: {err}") from None
-        if settings["dataset"] not in config["datasets"]:
-            raise WorkflowError(
-                f"experiment {name!r}, run {run!r}: dataset {settings['dataset']!r} is not "
-                f"declared under 'datasets' (declared: {sorted(config['datasets'])})"
-            )
-    return runs
-
-
-RUNS = {
-    name: validated_runs(name, experiment)
-    for name, experiment in config["experiments"].items()
-}
 
 
 wildcard_constraints:

@@ -31,9 +31,6 @@ def grid_points(grid: dict[str, list]) -> list[dict]:
 def experiment_runs(experiment: dict) -> dict[str, dict]:
     """Run id → full settings of that run: the experiment's settings plus the grid point."""
     settings = experiment.get("settings", {})
-    both = sorted(set(settings) & set(experiment["grid"]))
-    if both:
-        raise ValueError(f"{', '.join(both)} set in both 'settings' and 'grid'; keep one")
     runs = {}
     for point in grid_points(experiment["grid"]):
         runs[run_id(point)] = {**settings, **point}

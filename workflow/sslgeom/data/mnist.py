@@ -14,6 +14,7 @@ from sslgeom.data.io import Dataset
 DIGIT_SIZE = 28
 IMAGE_SIZE = 32
 CLASS_NAMES = tuple(str(digit) for digit in range(10))
+MNIST5K_IMAGES = 5000
 
 
 def make_mnist5k(n_test: int, seed: int) -> Dataset:

@@ -1,0 +1,247 @@
+"""sslgeom.config: each config mistake is one line naming the dotted key and what is allowed."""
+
+import copy
+
+import pytest
+import yaml
+from conftest import REPO, TINY_CONFIG
+from snakemake.utils import validate as snakemake_validate
+
+from sslgeom.config import ConfigError, check_config_files, find_duplicate_keys, validate_config
+from sslgeom.experiments import experiment_runs
+
+SCHEMAS = REPO / "workflow" / "schemas"
+TINY = "experiments.tiny"
+
+
+def load(path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def setting(path: str, value):
+    """A mutation that sets the dotted ``path`` of a config to ``value``."""
+
+    def mutate(config: dict) -> None:
+        *parents, last = path.split(".")
+        for key in parents:
+            config = config.setdefault(key, {})
+        config[last] = value
+
+    return mutate
+
+
+def renaming_tiny_to(name: str):
+    def mutate(config: dict) -> None:
+        config["experiments"][name] = config["experiments"].pop("tiny")
+
+    return mutate
+
+
+def sweeping_encoder_blocks_flat(config: dict) -> None:
+    experiment = config["experiments"]["tiny"]
+    del experiment["settings"]["encoder_blocks"]
+    experiment["grid"]["encoder_blocks"] = [1, 2]
+
+
+RUN_KEYS = "allowed keys: batch_size, dataset, encoder_blocks, encoder_width, epochs, lr,"
+BAD_CONFIGS = {
+    "unknown top-level key": (
+        setting("experimentz", {}),
+        "config error at top level: unknown key 'experimentz' (did you mean 'experiments'?); "
+        "allowed keys: analysis, compute, datasets, embedding, experiments",
+    ),
+    "unknown run setting": (
+        setting(f"{TINY}.settings.epochz", 3),
+        f"at {TINY}.settings: unknown key 'epochz' (did you mean 'epochs'?); {RUN_KEYS}",
+    ),
+    "unknown grid key": (
+        setting(f"{TINY}.grid.epochz", [3]),
+        f"at {TINY}.grid: unknown key 'epochz' (did you mean 'epochs'?); {RUN_KEYS}",
+    ),
+    "unknown analysis key": (
+        setting("analysis.knn", 3),
+        "at analysis: unknown key 'knn' (did you mean 'knn_k'?); allowed keys: "
+        "alpha_req_first_index, alpha_req_last_index, knn_k, probe_max_iter",
+    ),
+    "epochs of wrong type": (
+        setting(f"{TINY}.settings.epochs", "ten"),
+        f"at {TINY}.settings.epochs: 'ten' has the wrong type; expected integer",
+    ),
+    "strength above 1": (
+        setting(f"{TINY}.grid.strength", [0.0, 1.5]),
+        f"at {TINY}.grid.strength[1]: 1.5 is out of range; allowed: 0 ≤ value ≤ 1",
+    ),
+    "negative strength": (
+        setting(f"{TINY}.grid.strength", [-0.1]),
+        f"at {TINY}.grid.strength[0]: -0.1 is out of range; allowed: 0 ≤ value ≤ 1",
+    ),
+    "empty grid": (
+        setting(f"{TINY}.grid", {}),
+        f"at {TINY}.grid: empty mapping; give at least one entry (run parameter → list",
+    ),
+    "empty grid list": (
+        setting(f"{TINY}.grid.seed", []),
+        f"at {TINY}.grid.seed: empty list; give at least one value",
+    ),
+    "grid value not a list": (
+        setting(f"{TINY}.grid.seed", 0),
+        f"at {TINY}.grid.seed: 0 has the wrong type; expected list",
+    ),
+    "repeated grid value": (
+        setting(f"{TINY}.grid.strength", [1, 1.0]),
+        f"at {TINY}.grid.strength[1]: 1.0 repeats strength[0]",
+    ),
+    "list parameter swept without a list of lists": (
+        sweeping_encoder_blocks_flat,
+        f"at {TINY}.grid.encoder_blocks[0]: 1 has the wrong type; expected list; "
+        "a grid sweeps encoder_blocks over a list of lists",
+    ),
+    "unknown dataset": (
+        setting(f"{TINY}.grid.dataset", ["cifar"]),
+        f"at {TINY}.grid.dataset[0]: 'cifar' is not allowed; allowed values: shapes, mnist5k",
+    ),
+    "unknown method": (
+        setting(f"{TINY}.settings.method", "byol"),
+        f"at {TINY}.settings.method: 'byol' is not allowed; allowed values: simclr",
+    ),
+    "negative epochs": (
+        setting(f"{TINY}.settings.epochs", -1),
+        f"at {TINY}.settings.epochs: -1 is out of range; allowed: value ≥ 1",
+    ),
+    "zero learning rate": (
+        setting(f"{TINY}.settings.lr", 0),
+        f"at {TINY}.settings.lr: 0 is out of range; allowed: value > 0",
+    ),
+    "projector width 0": (
+        setting(f"{TINY}.settings.projector_hidden_dim", 0),
+        f"at {TINY}.settings.projector_hidden_dim: 0 is out of range; allowed: value ≥ 1",
+    ),
+    "encoder stage of 0 blocks": (
+        setting(f"{TINY}.settings.encoder_blocks", [1, 0]),
+        f"at {TINY}.settings.encoder_blocks[1]: 0 is out of range; allowed: value ≥ 1",
+    ),
+    "batch larger than the shapes training set": (
+        setting(f"{TINY}.settings.batch_size", 300),
+        f"at {TINY}.settings.batch_size: 300 is larger than the training set of shapes "
+        "(256 images); allowed: value ≤ 256",
+    ),
+    "batch larger than the mnist5k training set": (
+        setting("datasets.mnist5k.n_test", 4990),
+        f"at {TINY}.settings.batch_size: 64 is larger than the training set of mnist5k "
+        "(10 images); allowed: value ≤ 10",
+    ),
+    "factor in settings and grid": (
+        setting(f"{TINY}.settings.seed", 3),
+        f"at {TINY}.settings.seed: 'seed' is also swept in {TINY}.grid; "
+        "allowed: set it in settings or in grid, not both",
+    ),
+    "missing run setting": (
+        lambda config: config["experiments"]["tiny"]["grid"].pop("seed"),
+        f"at {TINY}: missing run setting 'seed'; set it in settings or grid",
+    ),
+    "undeclared dataset": (
+        setting("datasets", {"shapes": {}}),
+        f"at {TINY}.grid.dataset[1]: 'mnist5k' is not declared under datasets; allowed: shapes",
+    ),
+    "bad device": (
+        setting("compute.device", "tpu"),
+        "at compute.device: 'tpu' is not allowed; allowed: strings matching "
+        "^(auto|cpu|cuda(:[0-9]+)?)$",
+    ),
+    "alpha_req first index not below last": (
+        setting("analysis.alpha_req_first_index", 8),
+        "at analysis.alpha_req_first_index: 8 is not below alpha_req_last_index (8); "
+        "allowed: value < 8",
+    ),
+    "more view images than the test split": (
+        setting("embedding.n_view_images", 200),
+        "at embedding.n_view_images: 200 is larger than the test split of mnist5k "
+        "(100 images); allowed: value ≤ 100",
+    ),
+    "experiment name with a slash": (
+        renaming_tiny_to("ti/ny"),
+        "at experiments: invalid name 'ti/ny'; allowed: names matching ^[A-Za-z0-9_-]+$",
+    ),
+}
+
+
+@pytest.fixture
+def tiny() -> dict:
+    return load(TINY_CONFIG)
+
+
+@pytest.mark.parametrize("case", BAD_CONFIGS, ids=list(BAD_CONFIGS))
+def test_bad_config_names_the_key_and_what_is_allowed(case, tiny):
+    mutate, message = BAD_CONFIGS[case]
+    mutate(tiny)
+    with pytest.raises(ConfigError) as raised:
+        validate_config(tiny, SCHEMAS)
+    text = str(raised.value)
+    assert text.startswith("config error at ")
+    assert message in text
+    assert "\n" not in text
+
+
+def test_a_bad_config_is_left_unchanged(tiny):
+    tiny["compute"] = {"device": "tpu"}
+    before = copy.deepcopy(tiny)
+    with pytest.raises(ConfigError):
+        validate_config(tiny, SCHEMAS)
+    assert tiny == before
+
+
+@pytest.mark.parametrize("path", [TINY_CONFIG, REPO / "config.yaml"], ids=["tiny", "repo"])
+def test_valid_config_gets_the_same_defaults_as_snakemake(path):
+    config = load(path)
+    expected = load(path)
+    snakemake_validate(expected, str(SCHEMAS / "config.schema.yaml"), set_default=True)
+    validate_config(config, SCHEMAS)
+    assert config == expected
+    assert config["compute"]["device"] == "auto"
+
+
+def test_runs_are_the_experiment_runs_with_run_defaults(tiny):
+    expected_runs = experiment_runs(copy.deepcopy(tiny["experiments"]["tiny"]))
+    run_schema = load(SCHEMAS / "run.schema.yaml")
+    defaults = {
+        key: schema["default"]
+        for key, schema in run_schema["properties"].items()
+        if "default" in schema
+    }
+    runs = validate_config(tiny, SCHEMAS)
+    assert list(runs) == ["tiny"]
+    assert list(runs["tiny"]) == list(expected_runs)
+    assert runs["tiny"] == {
+        run: {**defaults, **settings} for run, settings in expected_runs.items()
+    }
+
+
+def test_duplicate_experiment_names_are_found_with_their_line(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "experiments:\n"
+        "  augstrength:\n"
+        "    grid: {seed: [0]}\n"
+        "  other:\n"
+        "    grid: {seed: [0]}\n"
+        "  augstrength:\n"
+        "    grid: {seed: [1]}\n"
+    )
+    assert find_duplicate_keys(path) == ["experiments.augstrength"]
+    with pytest.raises(ConfigError) as raised:
+        check_config_files([TINY_CONFIG, path])
+    assert str(raised.value) == (
+        f"duplicate key experiments.augstrength in {path} (line 6); each key may appear once"
+    )
+
+
+def test_nested_duplicate_keys_are_found_in_file_order(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("a:\n  - {b: 1, b: 2}\nc: {d: {e: 1, e: 2}}\n'1': x\n1: y\n")
+    assert find_duplicate_keys(path) == ["a[0].b", "c.d.e"]
+
+
+@pytest.mark.parametrize("path", [TINY_CONFIG, REPO / "config.yaml"], ids=["tiny", "repo"])
+def test_shipped_configs_have_no_duplicate_keys(path):
+    assert find_duplicate_keys(path) == []
+    check_config_files([path])

@@ -1,0 +1,359 @@
+"""Config checks that fail before any job runs, with one short message per mistake.
+
+:func:`validate_config` checks the config against ``config.schema.yaml`` and every run an
+experiment expands to against ``run.schema.yaml``, fills in the schema defaults, and checks the
+constraints that span several keys (a run's dataset is declared, its batch fits the training
+set, ...). A mistake raises :class:`ConfigError` with one line that names the dotted path of the
+offending key, where the user wrote it, and what is allowed there::
+
+    config error at experiments.tiny.grid.strength[1]: 1.5 is out of range; allowed: 0 ≤ value ≤ 1
+
+:func:`check_config_files` catches what YAML hides: a key written twice in one mapping, of which
+PyYAML silently keeps the last.
+"""
+
+import copy
+import difflib
+import itertools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator, validators
+from jsonschema.exceptions import ValidationError, best_match
+
+from sslgeom.data.mnist import MNIST5K_IMAGES
+from sslgeom.experiments import experiment_runs, format_value
+
+CONFIG_SCHEMA = "config.schema.yaml"
+RUN_SCHEMA = "run.schema.yaml"
+TYPE_NAMES = {"array": "list", "object": "mapping"}
+LOWER_BOUNDS = {"minimum": "≥", "exclusiveMinimum": ">"}
+UPPER_BOUNDS = {"maximum": "≤", "exclusiveMaximum": "<"}
+MIRRORED = {"≥": "≤", ">": "<"}
+
+KeyPath = tuple[str | int, ...]
+
+
+class ConfigError(ValueError):
+    """A config mistake: one line naming the offending key and what is allowed there."""
+
+
+def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]]:
+    """Check ``config`` and fill in its defaults; return experiment → run id → run settings.
+
+    On success ``config`` takes, in place, the defaults of ``config.schema.yaml`` (as with
+    ``snakemake.utils.validate(config, schema, set_default=True)``); on a ConfigError it is left
+    as it was. A run's settings are its experiment's settings, one point of its grid and the
+    defaults of ``run.schema.yaml``, keyed and ordered as by
+    :func:`sslgeom.experiments.experiment_runs`.
+    """
+    checked = copy.deepcopy(config)
+    _check_against_schema(checked, _load_schema(Path(schema_dir) / CONFIG_SCHEMA))
+    _check_alpha_req_indices(checked["analysis"])
+    run_schema = _load_schema(Path(schema_dir) / RUN_SCHEMA)
+    runs = {
+        name: _checked_runs(name, experiment, run_schema, checked["datasets"])
+        for name, experiment in checked["experiments"].items()
+    }
+    _check_view_images(checked, runs)
+    config.update(checked)
+    return runs
+
+
+def training_set_size(dataset: str, parameters: dict) -> int:
+    """The number of training images of ``dataset`` built with ``parameters`` (defaults filled)."""
+    if dataset == "mnist5k":
+        return MNIST5K_IMAGES - parameters["n_test"]
+    return parameters["n_train"]
+
+
+def find_duplicate_keys(path: Path) -> list[str]:
+    """Dotted paths of the keys written twice in one mapping of the YAML file, in file order."""
+    return [key_path for key_path, _ in _duplicate_keys(Path(path))]
+
+
+def check_config_files(paths: Iterable[Path]) -> None:
+    """Raise ConfigError for the first key written twice in one mapping of any of the files."""
+    for path in paths:
+        duplicates = _duplicate_keys(Path(path))
+        if duplicates:
+            key_path, line = duplicates[0]
+            raise ConfigError(
+                f"duplicate key {key_path} in {path} (line {line}); each key may appear once"
+            )
+
+
+@dataclass(frozen=True)
+class RunOrigin:
+    """Where the settings of one run were written: its experiment and its point of the grid."""
+
+    experiment: KeyPath
+    grid_index: dict[str, int]
+
+    def block_of(self, key: str) -> KeyPath:
+        """The path of the mapping that sets ``key``: the experiment's grid or its settings."""
+        return (*self.experiment, "grid" if key in self.grid_index else "settings")
+
+    def path_of(self, key: str) -> KeyPath:
+        """The path of ``key``'s value: ``grid.<key>[i]`` if swept, else ``settings.<key>``."""
+        if key in self.grid_index:
+            return (*self.block_of(key), key, self.grid_index[key])
+        return (*self.block_of(key), key)
+
+
+def _load_schema(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def _fill_defaults_then_check(validator, properties, instance, schema):
+    """The ``properties`` keyword that first sets each missing property to its default."""
+    if validator.is_type(instance, "object"):
+        for key, subschema in properties.items():
+            if "default" in subschema:
+                instance.setdefault(key, copy.deepcopy(subschema["default"]))
+    yield from Draft202012Validator.VALIDATORS["properties"](
+        validator, properties, instance, schema
+    )
+
+
+DefaultFillingValidator = validators.extend(
+    Draft202012Validator, {"properties": _fill_defaults_then_check}
+)
+
+
+def _schema_error(instance: dict, schema: dict) -> ValidationError | None:
+    """The most relevant mistake of ``instance``, after filling in the schema's defaults."""
+    return best_match(DefaultFillingValidator(schema).iter_errors(instance))
+
+
+def _check_against_schema(config: dict, schema: dict) -> None:
+    error = _schema_error(config, schema)
+    if error is not None:
+        raise _error_at(tuple(error.absolute_path), _problem(error))
+
+
+def _checked_runs(name: str, experiment: dict, run_schema: dict, datasets: dict) -> dict:
+    """The runs of one experiment, each checked and with the run defaults filled in."""
+    where = ("experiments", name)
+    _check_not_set_twice(where, experiment)
+    _check_grid_values_distinct(where, experiment["grid"])
+    runs = experiment_runs(experiment)
+    # experiment_runs orders the runs as the Cartesian product of the grid, like _grid_indices.
+    for settings, grid_index in zip(runs.values(), _grid_indices(experiment["grid"]), strict=True):
+        origin = RunOrigin(where, grid_index)
+        _check_run(settings, run_schema, origin)
+        _check_dataset_declared(settings, datasets, origin)
+        _check_batch_fits(settings, datasets, origin)
+    return runs
+
+
+def _grid_indices(grid: dict[str, list]) -> list[dict[str, int]]:
+    """Swept key → index into its list of values, for each point of the grid."""
+    ranges = [range(len(values)) for values in grid.values()]
+    return [dict(zip(grid, point, strict=True)) for point in itertools.product(*ranges)]
+
+
+def _check_not_set_twice(where: KeyPath, experiment: dict) -> None:
+    both = [key for key in experiment["settings"] if key in experiment["grid"]]
+    if both:
+        raise _error_at(
+            (*where, "settings", both[0]),
+            f"{both[0]!r} is also swept in {_dotted((*where, 'grid'))}; "
+            "allowed: set it in settings or in grid, not both",
+        )
+
+
+def _check_grid_values_distinct(where: KeyPath, grid: dict[str, list]) -> None:
+    """Two grid values that print alike would name (and so overwrite) the same run."""
+    for key, values in grid.items():
+        first_index = {}
+        for index, value in enumerate(values):
+            label = format_value(value)
+            if label in first_index:
+                raise _error_at(
+                    (*where, "grid", key, index),
+                    f"{value!r} repeats {key}[{first_index[label]}] (both name runs "
+                    f"'{key}~{label}'); each value may appear once",
+                )
+            first_index[label] = index
+
+
+def _check_run(settings: dict, run_schema: dict, origin: RunOrigin) -> None:
+    """Check one run's merged settings, blaming the settings or grid entry the user wrote."""
+    error = _schema_error(settings, run_schema)
+    if error is None:
+        return
+    if error.validator == "additionalProperties":
+        raise _error_at(origin.block_of(_unknown_keys(error)[0]), _problem(error))
+    if error.validator == "required":
+        missing = _missing_keys(error)[0]
+        raise _error_at(
+            origin.experiment, f"missing run setting {missing!r}; set it in settings or grid"
+        )
+    key, *inner = error.absolute_path
+    problem = _problem(error)
+    if key in origin.grid_index and not inner and "array" in _types(error):
+        problem += f"; a grid sweeps {key} over a list of lists, e.g. {key}: [[1, 1], [2, 2]]"
+    raise _error_at((*origin.path_of(key), *inner), problem)
+
+
+def _check_dataset_declared(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+    if settings["dataset"] not in datasets:
+        raise _error_at(
+            origin.path_of("dataset"),
+            f"{settings['dataset']!r} is not declared under datasets; "
+            f"allowed: {', '.join(datasets)}",
+        )
+
+
+def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+    dataset, batch_size = settings["dataset"], settings["batch_size"]
+    n_train = training_set_size(dataset, datasets[dataset])
+    if batch_size > n_train:
+        raise _error_at(
+            origin.path_of("batch_size"),
+            f"{batch_size} is larger than the training set of {dataset} ({n_train} images); "
+            f"allowed: value ≤ {n_train}",
+        )
+
+
+def _check_alpha_req_indices(analysis: dict) -> None:
+    first, last = analysis["alpha_req_first_index"], analysis["alpha_req_last_index"]
+    if first >= last:
+        raise _error_at(
+            ("analysis", "alpha_req_first_index"),
+            f"{first} is not below alpha_req_last_index ({last}); allowed: value < {last}",
+        )
+
+
+def _check_view_images(config: dict, runs: dict[str, dict[str, dict]]) -> None:
+    """The embedded test images must exist in the smallest test split that any run uses."""
+    used = {settings["dataset"] for exp_runs in runs.values() for settings in exp_runs.values()}
+    smallest = min(sorted(used), key=lambda name: config["datasets"][name]["n_test"])
+    n_test = config["datasets"][smallest]["n_test"]
+    n_view_images = config["embedding"]["n_view_images"]
+    if n_view_images > n_test:
+        raise _error_at(
+            ("embedding", "n_view_images"),
+            f"{n_view_images} is larger than the test split of {smallest} ({n_test} images); "
+            f"allowed: value ≤ {n_test}",
+        )
+
+
+def _error_at(key_path: KeyPath, problem: str) -> ConfigError:
+    return ConfigError(f"config error at {_dotted(key_path)}: {problem}")
+
+
+def _dotted(key_path: KeyPath) -> str:
+    """``("grid", "strength", 1)`` → ``grid.strength[1]``; the empty path is the top level."""
+    text = ""
+    for key in key_path:
+        if isinstance(key, int):
+            text += f"[{key}]"
+        else:
+            text += f".{key}" if text else str(key)
+    return text or "top level"
+
+
+def _problem(error: ValidationError) -> str:
+    """What is wrong with the value ``error`` is about, and what is allowed instead."""
+    describe = PROBLEMS.get(error.validator, lambda error: error.message)
+    return describe(error)
+
+
+def _unknown_key_problem(error: ValidationError) -> str:
+    key = _unknown_keys(error)[0]
+    allowed = sorted(error.schema["properties"])
+    guesses = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f" (did you mean {guesses[0]!r}?)" if guesses else ""
+    return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
+
+
+def _unknown_keys(error: ValidationError) -> list:
+    return [key for key in error.instance if key not in error.schema["properties"]]
+
+
+def _missing_keys(error: ValidationError) -> list[str]:
+    return [key for key in error.validator_value if key not in error.instance]
+
+
+def _types(error: ValidationError) -> list[str]:
+    types = error.schema.get("type", [])
+    return [types] if isinstance(types, str) else types
+
+
+def _type_problem(error: ValidationError) -> str:
+    expected = " or ".join(TYPE_NAMES.get(name, name) for name in _types(error))
+    return f"{error.instance!r} has the wrong type; expected {expected}"
+
+
+def _enum_problem(error: ValidationError) -> str:
+    allowed = ", ".join(str(value) for value in error.validator_value)
+    return f"{error.instance!r} is not allowed; allowed values: {allowed}"
+
+
+def _range_problem(error: ValidationError) -> str:
+    return f"{error.instance!r} is out of range; allowed: {_allowed_range(error.schema)}"
+
+
+def _allowed_range(schema: dict) -> str:
+    """A schema's numeric bounds as an inequality: ``0 ≤ value ≤ 1`` or ``value > 0``."""
+    lower = [(sign, schema[key]) for key, sign in LOWER_BOUNDS.items() if key in schema]
+    upper = [(sign, schema[key]) for key, sign in UPPER_BOUNDS.items() if key in schema]
+    if lower and upper:
+        (lower_sign, low), (upper_sign, high) = lower[0], upper[0]
+        return f"{low} {MIRRORED[lower_sign]} value {upper_sign} {high}"
+    return " and ".join(f"value {sign} {bound}" for sign, bound in lower + upper)
+
+
+def _too_few_items_problem(error: ValidationError) -> str:
+    if not error.instance:
+        return "empty list; give at least one value"
+    return f"{len(error.instance)} items; give at least {error.validator_value}"
+
+
+def _too_few_keys_problem(error: ValidationError) -> str:
+    if "properties" in error.schema:
+        return f"empty mapping; give at least one of {', '.join(error.schema['properties'])}"
+    description = error.schema.get("description")
+    return "empty mapping; give at least one entry" + (f" ({description})" if description else "")
+
+
+def _pattern_problem(error: ValidationError) -> str:
+    if "propertyNames" in error.absolute_schema_path:
+        return f"invalid name {error.instance!r}; allowed: names matching {error.validator_value}"
+    return f"{error.instance!r} is not allowed; allowed: strings matching {error.validator_value}"
+
+
+PROBLEMS = {
+    "additionalProperties": _unknown_key_problem,
+    "required": lambda error: f"missing key {_missing_keys(error)[0]!r}",
+    "type": _type_problem,
+    "enum": _enum_problem,
+    **dict.fromkeys([*LOWER_BOUNDS, *UPPER_BOUNDS], _range_problem),
+    "minItems": _too_few_items_problem,
+    "minProperties": _too_few_keys_problem,
+    "pattern": _pattern_problem,
+}
+
+
+def _duplicate_keys(path: Path) -> list[tuple[str, int]]:
+    """(dotted path, line) of each key written twice in one mapping of the YAML file."""
+    root = yaml.compose(path.read_text(), Loader=yaml.SafeLoader)
+    return list(_repeated_keys(root, ())) if root is not None else []
+
+
+def _repeated_keys(node: yaml.Node, key_path: KeyPath) -> Iterator[tuple[str, int]]:
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            child_path = (*key_path, key_node.value)
+            if (key_node.tag, key_node.value) in seen:
+                yield _dotted(child_path), key_node.start_mark.line + 1
+            seen.add((key_node.tag, key_node.value))
+            yield from _repeated_keys(value_node, child_path)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _repeated_keys(item, (*key_path, index))

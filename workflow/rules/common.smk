@@ -5,7 +5,6 @@ from snakemake.exceptions import WorkflowError
 from sslgeom.config import ConfigError, check_config_files, validate_config
 from sslgeom.experiments import factor_columns, factor_values
 
-
 try:
     check_config_files(workflow.configfiles)
     RUNS = validate_config(config, Path(workflow.basedir) / "workflow" / "schemas")

@@ -15,6 +15,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/analyze.smk"
+include: "workflow/rules/geometry.smk"
 include: "workflow/rules/figures.smk"
 
 

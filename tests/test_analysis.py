@@ -9,6 +9,8 @@ from conftest import CORE_METRICS as METRICS
 
 from sslgeom.analysis import analyze_run
 from sslgeom.artifacts import save_npz_atomically
+from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_NAMES, LATENT_PERIODS, sample_latents
+from sslgeom.metrics import regression_targets
 from sslgeom.tables import collect_runs
 
 LAYERS = {"encoder": 6, "projector": 4}
@@ -133,3 +135,26 @@ def test_collect_runs_needs_one_factor_dict_per_path(tmp_path):
     pd.DataFrame({"value": [1]}).to_csv(path, index=False)
     with pytest.raises(ValueError):
         collect_runs([str(path)], [])
+
+
+def test_latent_metrics_when_latents_are_known(tmp_path):
+    """Shapes-style latents: a layer that is the latents themselves recovers them exactly."""
+    embeddings = synthetic_embeddings()
+    rng = np.random.default_rng(1)
+    for split, n in (("train", N_TRAIN), ("test", N_TEST)):
+        latents = sample_latents(n, rng)
+        embeddings[f"{split}_latents"] = latents
+        embeddings[f"{split}_encoder"] = regression_features(latents)
+    embeddings["latent_names"] = np.array(LATENT_NAMES)
+    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
+    metrics_path = tmp_path / "metrics.csv"
+    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, tmp_path / "s.csv", OPTIONS)
+    metrics = pd.read_csv(metrics_path)
+    for name in LATENT_NAMES:
+        assert metric_values(metrics, f"latent_r2_{name}")["encoder"] > 0.99
+
+
+def regression_features(latents: np.ndarray) -> np.ndarray:
+    """The latents in the encoding latent recovery regresses onto: one-hot, cos/sin, raw."""
+    targets = regression_targets(latents, LATENT_NAMES, LATENT_PERIODS, CATEGORICAL_LATENTS)
+    return np.concatenate(list(targets.values()), axis=1).astype(np.float32)

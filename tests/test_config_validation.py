@@ -158,6 +158,15 @@ BAD_CONFIGS = {
         "at embedding.n_view_images: 200 is larger than the test split of mnist5k "
         "(100 images); allowed: value ≤ 100",
     ),
+    "more geometry images than the test split": (
+        setting("geometry.n_images", 101),
+        "at geometry.n_images: 101 is larger than the test split of mnist5k "
+        "(100 images); allowed: value ≤ 100",
+    ),
+    "subspace larger than the augmentations spanning it": (
+        setting("geometry.k", 5),
+        "at geometry.k: 5 is larger than geometry.n_augmentations (4); allowed: value ≤ 4",
+    ),
     "experiment name with a slash": (
         renaming_tiny_to("ti/ny"),
         "at experiments: invalid name 'ti/ny'; allowed: names matching ^[A-Za-z0-9_-]+$",

@@ -10,6 +10,7 @@ from torch import nn
 from sslgeom.data.shapes import LATENT_NAMES, render, sample_latents
 from sslgeom.geometry import (
     augmentation_tangent,
+    class_change_directions,
     data_tangent,
     jacobian_spectrum_stats,
     latent_tangents,
@@ -213,6 +214,21 @@ def test_latent_tangents_of_a_gaussian_bump_are_its_analytic_derivatives():
     d_height, d_centre = bump, latents[:, 1:] * offsets / BUMP_SIGMA**2 * bump
     np.testing.assert_allclose(tangents[..., 0].numpy(), d_height, atol=2e-3)
     np.testing.assert_allclose(tangents[..., 1].numpy(), d_centre, atol=2e-3)
+
+
+def test_class_change_directions_move_to_every_other_class():
+    latents = np.array([[8.0, 0.0], [12.0, 3.0]])  # bump centre, class (the bump's height)
+    moves = class_change_directions(
+        nn.Flatten(), latents, bump_render, class_index=1, n_classes=4, batch_size=2
+    )
+    assert moves.shape == (2, WIDTH, 3)
+    for sample, (centre, own) in enumerate(latents):
+        original = bump_render(np.array([[centre, own]]))[0, 0, :, 0]
+        for column, shift in enumerate((1, 2, 3)):
+            moved = bump_render(np.array([[centre, (own + shift) % 4]]))[0, 0, :, 0]
+            np.testing.assert_allclose(
+                moves[sample, :, column].numpy(), moved - original, atol=1e-6
+            )
 
 
 def flat_nchw(images_nhwc: np.ndarray) -> np.ndarray:

@@ -21,6 +21,12 @@ SEEDS = (0, 1)
 LAYERS = ("encoder", "proj1", "projector")
 PROBE_LABELS = {"probe_acc": "linear probe accuracy", "knn_acc": "kNN accuracy (k=20)"}
 PREVIEW_DIR = os.environ.get("SSLGEOM_PLOTS_PREVIEW")
+FAMILIES = ("augmentation", "style", "content", "data", "random")
+SENSITIVITY_LABELS = {"sensitivity": "projector sensitivity ρ (1 = random direction)"}
+ANGLE_LABELS = {"angle": "mean principal angle to the Jacobian's kept subspace (°)"}
+LATENTS = ("shape", *plots.STYLE_LATENTS)
+DEPTHS = (1, 2, 3)
+HIDDEN_DIMS = (128, 512)
 
 
 def runs(seeds=SEEDS, **extra_factors) -> list[dict]:
@@ -76,6 +82,75 @@ def make_train_logs(seeds=SEEDS, n_epochs: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows).assign(views_per_s=1000.0)
 
 
+def make_geometry(seeds=SEEDS) -> pd.DataFrame:
+    """Tidy geometry table: the projector shrinks augmentation directions more as s grows."""
+    rng = np.random.default_rng(3)
+    slopes = {"augmentation": -0.8, "style": -0.4, "content": 0.3, "data": -0.1, "random": 0.0}
+    rows = []
+    for run in runs(seeds):
+        s = run["strength"]
+        for family, slope in slopes.items():
+            values = {
+                "sensitivity": 1 + slope * s + rng.normal(0, 0.03),
+                "angle": 80 + 25 * slope * s + rng.normal(0, 1),
+            }
+            rows += [{**run, "family": family, "metric": m, "value": v} for m, v in values.items()]
+        for metric, value in {"stable_rank": 3 + 4 * s, "effective_rank": 10 + 20 * s}.items():
+            rows.append({**run, "family": "jacobian", "metric": metric, "value": value})
+    return pd.DataFrame(rows)
+
+
+def make_jacobian_spectrum(seeds=SEEDS, n_values: int = 24) -> pd.DataFrame:
+    """Tidy Jacobian spectrum: singular values decaying faster at low strength."""
+    index = np.arange(1, n_values + 1)
+    rows = []
+    for run in runs(seeds):
+        sigma = 2 * np.exp(-index * (0.4 - 0.3 * run["strength"])) + 0.01 * run["seed"]
+        rows += [{**run, "index": i, "value": v} for i, v in zip(index, sigma, strict=True)]
+    return pd.DataFrame(rows)
+
+
+def make_latent_metrics(seeds=SEEDS) -> pd.DataFrame:
+    """Metrics table plus latent R² rows for the shapes dataset only: along the network,
+    content stays decodable and style is lost, more so at high strength."""
+    rng = np.random.default_rng(4)
+    rows = []
+    for run in runs(seeds):
+        if run["dataset"] != "shapes":
+            continue
+        for depth, layer in enumerate(LAYERS):
+            for latent in LATENTS:
+                if latent == "shape":
+                    r2 = 0.5 + 0.3 * run["strength"] + 0.05 * depth
+                else:
+                    r2 = 0.9 - depth * (0.1 + 0.3 * run["strength"]) - 0.05 * LATENTS.index(latent)
+                metric = f"{plots.LATENT_R2_PREFIX}{latent}"
+                value = r2 + rng.normal(0, 0.02)
+                rows.append({**run, "layer": layer, "metric": metric, "value": value})
+    return pd.concat([make_metrics(seeds), pd.DataFrame(rows)], ignore_index=True)
+
+
+def expected_gap(depth: int, hidden_dim: int, strength: float) -> float:
+    """Encoder − projector probe accuracy gap used by :func:`make_projector_sweep`."""
+    return 0.02 * depth * (1 + strength) + 10 / hidden_dim
+
+
+def make_projector_sweep(seeds=SEEDS) -> pd.DataFrame:
+    """Metrics of a projector depth × width sweep with a known probe gap per run."""
+    rows = []
+    for run in runs(seeds, projector_depth=DEPTHS, projector_hidden_dim=HIDDEN_DIMS):
+        depth, width, s = run["projector_depth"], run["projector_hidden_dim"], run["strength"]
+        encoder_acc = 0.5 + 0.3 * s + 0.01 * run["seed"]
+        values = {
+            ("encoder", "probe_acc"): encoder_acc,
+            ("projector", "probe_acc"): encoder_acc - expected_gap(depth, width, s),
+            ("encoder", "rankme"): 200.0,
+            ("projector", "rankme"): width / 8 * (0.3 + s) / depth,
+        }
+        rows += [{**run, "layer": la, "metric": m, "value": v} for (la, m), v in values.items()]
+    return pd.DataFrame(rows)
+
+
 def make_examples(n_images: int = 3, n_views: int = 2, size: int = 16) -> dict:
     """Random uint8 views for every dataset and strength."""
     rng = np.random.default_rng(2)
@@ -86,8 +161,28 @@ def make_examples(n_images: int = 3, n_views: int = 2, size: int = 16) -> dict:
 
 
 def labelled_lines(ax) -> list[str]:
-    """Labels of the legend-worthy lines drawn in ``ax``."""
-    return [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
+    """Labels of the legend-worthy data lines drawn in ``ax`` (baselines excluded)."""
+    return [
+        line.get_label()
+        for line in ax.lines
+        if not line.get_label().startswith("_") and line not in reference_lines(ax)
+    ]
+
+
+def reference_lines(ax) -> list:
+    """Dotted horizontal baselines drawn by :func:`plots.draw_reference_line`."""
+    return [line for line in ax.lines if line.get_linestyle() == ":"]
+
+
+def legend_texts(fig: Figure) -> list[str]:
+    """Entries of the figure legend."""
+    return [text.get_text() for legend in fig.legends for text in legend.get_texts()]
+
+
+def line_by_label(ax, label: str):
+    """The data line of ``ax`` with that label."""
+    (line,) = [line for line in ax.lines if line.get_label() == label]
+    return line
 
 
 def preview(fig: Figure, name: str) -> None:
@@ -133,6 +228,7 @@ def test_metrics_vs_strength_panels_and_lines():
         assert labelled_lines(ax) == list(LAYERS)
     assert fig.axes[0].get_ylabel() == "linear probe accuracy"
     assert fig.axes[0].get_title() == "mnist5k · simclr"
+    assert not any(reference_lines(ax) for ax in fig.axes)
     preview(fig, "probe_vs_strength")
 
 
@@ -155,6 +251,17 @@ def test_single_seed_table():
     assert len(fig.axes) == len(DATASETS) * len(PROBE_LABELS)
     spectra_fig = plots.plot_spectra(make_spectra(seeds=(0,)), FACTORS)
     assert len(spectra_fig.axes) == len(DATASETS) * 2
+    geometry_fig = plots.plot_metrics_vs_strength(
+        make_geometry(seeds=(0,)), SENSITIVITY_LABELS, FACTORS, "One seed", line_by="family"
+    )
+    assert len(geometry_fig.axes) == len(DATASETS)
+    jacobian_fig = plots.plot_jacobian_spectra(make_jacobian_spectrum(seeds=(0,)), FACTORS)
+    assert len(jacobian_fig.axes) == len(DATASETS)
+    latent_fig = plots.plot_latent_r2_by_layer(make_latent_metrics(seeds=(0,)), FACTORS)
+    assert len(latent_fig.axes) == len(STRENGTHS)
+    size_factors = [*FACTORS, "projector_depth", "projector_hidden_dim"]
+    size_fig = plots.plot_projector_size(make_projector_sweep(seeds=(0,)), size_factors)
+    assert len(size_fig.axes) == len(DATASETS) * 2 * len(STRENGTHS)
     train_fig = plots.plot_training_curves(make_train_logs(seeds=(0,)), FACTORS)
     assert len(train_fig.axes) == len(DATASETS)
 
@@ -186,6 +293,131 @@ def test_spectra_panels_and_lines():
     preview(fig, "spectra")
 
 
+def test_geometry_sensitivity_one_line_per_family_and_random_direction_baseline():
+    fig = plots.plot_metrics_vs_strength(
+        make_geometry(),
+        SENSITIVITY_LABELS,
+        FACTORS,
+        "Projector sensitivity along tangent families",
+        line_by="family",
+        reference_line=1.0,
+        reference_label="random direction",
+    )
+    assert len(fig.axes) == len(DATASETS)
+    for ax in fig.axes:
+        assert labelled_lines(ax) == list(FAMILIES)
+        (baseline,) = reference_lines(ax)
+        assert list(baseline.get_ydata()) == [1.0, 1.0]
+        assert baseline.get_label() == "random direction"
+        assert ax.get_ylabel().replace("\n", " ") == SENSITIVITY_LABELS["sensitivity"]
+        random = line_by_label(ax, "random")
+        assert random.get_linestyle() == "--"
+        assert matplotlib.colors.same_color(
+            random.get_color(), plots.FAMILY_STYLES["random"]["color"]
+        )
+        augmentation = line_by_label(ax, "augmentation")
+        assert augmentation.get_linestyle() == "-"
+        assert augmentation.get_color() == plots.FAMILY_STYLES["augmentation"]["color"]
+    entries = legend_texts(fig)
+    assert [*FAMILIES, "random direction", plots.ZERO_LABEL] == entries
+    assert fig.legends[0].get_title().get_text() == "family"
+    preview(fig, "tangent_sensitivity_vs_strength")
+
+
+def test_geometry_angles_use_the_random_family_as_baseline():
+    fig = plots.plot_metrics_vs_strength(
+        make_geometry(), ANGLE_LABELS, FACTORS, "Principal angles", line_by="family"
+    )
+    for ax in fig.axes:
+        assert labelled_lines(ax) == list(FAMILIES)
+        assert not reference_lines(ax)
+        assert line_by_label(ax, "random").get_linestyle() == "--"
+    assert "jacobian" not in legend_texts(fig)
+    preview(fig, "tangent_angles")
+
+
+def test_reference_line_default_label_names_its_value():
+    fig = plots.plot_metrics_vs_strength(
+        make_geometry(), SENSITIVITY_LABELS, FACTORS, "ρ", line_by="family", reference_line=1.0
+    )
+    assert reference_lines(fig.axes[0])[0].get_label() == "reference = 1"
+    assert "reference = 1" in legend_texts(fig)
+
+
+def test_jacobian_spectra_one_panel_per_facet_raw_values():
+    spectrum = make_jacobian_spectrum()
+    fig = plots.plot_jacobian_spectra(spectrum, FACTORS)
+    assert len(fig.axes) == len(DATASETS)
+    for ax in fig.axes:
+        assert len(labelled_lines(ax)) == len(STRENGTHS)
+        assert ax.get_yscale() == "log" and ax.get_xscale() == "linear"
+        zero = line_by_label(ax, plots.strength_label(0.0))
+        assert zero.get_linestyle() == "--"
+    first = spectrum[(spectrum["dataset"] == "mnist5k") & (spectrum["strength"] == 1.0)]
+    line = line_by_label(fig.axes[0], plots.strength_label(1.0))
+    np.testing.assert_allclose(line.get_ydata()[0], first[first["index"] == 1]["value"].mean())
+    assert fig.axes[0].get_title() == "mnist5k · simclr"
+    assert fig.get_suptitle().startswith("Projector Jacobian")
+    assert fig.axes[-1].get_xlabel() == "singular value index i"
+    assert fig.axes[0].get_ylabel() == "mean singular value σᵢ of J"
+    preview(fig, "jacobian_spectra")
+
+
+def test_latent_r2_rows_are_facets_with_latents_columns_strengths():
+    fig = plots.plot_latent_r2_by_layer(make_latent_metrics(), FACTORS)
+    assert len(fig.axes) == len(STRENGTHS)  # only shapes has latent rows
+    expected = ["content: shape", *(f"style: {name}" for name in plots.STYLE_LATENTS)]
+    for ax, strength in zip(fig.axes, STRENGTHS, strict=True):
+        assert labelled_lines(ax) == expected
+        assert [t.get_text() for t in ax.get_xticklabels()] == list(LAYERS)
+        assert len(reference_lines(ax)) == 1
+        content, style = line_by_label(ax, "content: shape"), line_by_label(ax, "style: pos_x")
+        assert content.get_linestyle() == "-" and style.get_linestyle() == "--"
+        assert content.get_linewidth() > style.get_linewidth()
+        assert ax.get_title() == f"shapes · simclr\n{plots.strength_label(strength)}"
+    grey = matplotlib.colors.to_rgba(plots.ZERO_BAND_COLOUR, 0.5)
+    assert fig.axes[0].get_facecolor() == grey and fig.axes[1].get_facecolor() != grey
+    assert fig.axes[0].get_ylabel() == "held-out linear R²"
+    assert legend_texts(fig)[: len(expected)] == expected
+    preview(fig, "latent_r2_by_layer")
+
+
+def test_latent_r2_without_latent_rows_shows_no_data():
+    fig = plots.plot_latent_r2_by_layer(make_metrics(), FACTORS)
+    assert len(fig.axes) == 1
+    assert any(text.get_text() == "no data" for text in fig.axes[0].texts)
+
+
+def test_projector_size_rows_quantities_columns_strengths():
+    factors = [*FACTORS, "projector_depth", "projector_hidden_dim"]
+    fig = plots.plot_projector_size(make_projector_sweep(), factors)
+    axes = np.array(fig.axes).reshape(len(DATASETS) * 2, len(STRENGTHS))
+    for row_index, row in enumerate(axes):
+        is_gap = row_index % 2 == 0
+        for ax in row:
+            assert labelled_lines(ax) == [str(w) for w in HIDDEN_DIMS]
+            assert len(reference_lines(ax)) == int(is_gap)
+        expected_label = plots.PROJECTOR_SIZE_ROWS["probe_gap" if is_gap else "rankme"]
+        assert row[0].get_ylabel() == expected_label
+    assert axes[0, 1].get_title() == f"mnist5k · simclr\n{plots.strength_label(0.5)}"
+    gap_line = line_by_label(axes[0, 2], "512")
+    assert list(gap_line.get_xdata()) == list(DEPTHS)
+    np.testing.assert_allclose(gap_line.get_ydata(), [expected_gap(d, 512, 1.0) for d in DEPTHS])
+    assert axes[-1, 0].get_xlabel() == "projector depth"
+    assert "no gap" in legend_texts(fig)
+    preview(fig, "projector_size")
+
+
+def test_long_ylabels_wrap_before_the_parenthesis():
+    assert plots.wrap_label("RankMe (effective rank)") == "RankMe (effective rank)"
+    wrapped = plots.wrap_label(SENSITIVITY_LABELS["sensitivity"])
+    assert wrapped == "projector sensitivity ρ\n(1 = random direction)"
+    assert all(
+        len(line) <= plots.YLABEL_WIDTH
+        for line in plots.wrap_label(ANGLE_LABELS["angle"]).split("\n")
+    )
+
+
 def test_spectra_are_normalised_per_run():
     normalised = plots.normalised_spectra(make_spectra(), FACTORS)
     totals = normalised.groupby(["dataset", "strength", "seed", "layer"])["value"].sum()
@@ -199,6 +431,18 @@ def test_training_curves_panels_and_lines():
         assert len(labelled_lines(ax)) == len(STRENGTHS)
         assert len(ax.lines) == len(STRENGTHS) * (len(SEEDS) + 1)
     preview(fig, "training_curves")
+
+
+def test_wrapped_facets_drop_empty_slots_and_keep_tick_labels_above_them():
+    logs = make_train_logs()
+    logs = pd.concat([logs, logs.assign(method="byol")], ignore_index=True)  # 4 facets, 3 columns
+    fig = plots.plot_training_curves(logs, FACTORS)
+    assert len(fig.axes) == 4
+    fig.canvas.draw()
+    for index, ax in enumerate(fig.axes):
+        has_tick_labels = any(t.get_text() for t in ax.get_xticklabels())
+        assert has_tick_labels == (index != 0)  # only panel 0 has a panel below it
+        assert bool(ax.get_xlabel()) == has_tick_labels
 
 
 def test_augmentations_one_row_per_strength_and_dataset():

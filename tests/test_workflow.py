@@ -13,6 +13,14 @@ FIGURES = [
     "spectra",
     "rank_vs_strength",
     "training_curves",
+    "jacobian_spectra",
+    "tangent_sensitivity_vs_strength",
+    "tangent_angles",
+    "latent_r2_by_layer",
+]
+LATENT_METRICS = [
+    f"latent_r2_{name}"
+    for name in ("shape", "pos_x", "pos_y", "scale", "rotation", "object_hue", "background_hue")
 ]
 
 
@@ -42,13 +50,32 @@ def test_metrics_table_is_tidy_and_complete(finished_run):
         "metric",
         "value",
     ]
-    assert set(metrics["metric"]) == set(CORE_METRICS)
+    assert set(metrics.query("dataset == 'mnist5k'")["metric"]) == set(CORE_METRICS)
+    assert set(metrics.query("dataset == 'shapes'")["metric"]) == {*CORE_METRICS, *LATENT_METRICS}
     assert set(metrics["layer"]) == {"encoder", "proj1", "projector"}
     runs = metrics.groupby(["dataset", "strength", "seed"]).size()
-    assert len(runs) == 4 and (runs == 3 * len(CORE_METRICS)).all()
+    assert len(runs) == 4
+    assert (runs.loc["mnist5k"] == 3 * len(CORE_METRICS)).all()
+    assert (runs.loc["shapes"] == 3 * (len(CORE_METRICS) + len(LATENT_METRICS))).all()
     assert metrics["value"].notna().all()
     at_zero = metrics.query("strength == 0 and metric == 'invariance'")
     assert (at_zero["value"] == 1.0).all(), "identical views must be perfectly invariant"
+
+
+def test_geometry_table_has_every_family_per_run(finished_run):
+    geometry = pd.read_csv(finished_run / "results/tiny/geometry.csv")
+    families = geometry.groupby("dataset")["family"].unique()
+    assert set(families["mnist5k"]) == {"jacobian", "augmentation", "data", "random"}
+    assert set(families["shapes"]) == {
+        "jacobian",
+        "augmentation",
+        "data",
+        "random",
+        "style",
+        "content",
+    }
+    random = geometry.query("family == 'random' and metric == 'sensitivity'")["value"]
+    assert random.between(0.5, 1.5).all(), "random directions have sensitivity near 1"
 
 
 def test_finished_run_has_nothing_to_do(finished_run):

@@ -32,7 +32,7 @@ rule collect_table:
     log:
         "results/{exp}/logs/collect_{table}.log",
     wildcard_constraints:
-        table="metrics|spectra|train_log",
+        table="metrics|spectra|train_log|geometry|jacobian_spectrum",
     conda:
         "../../envs/sslgeom.yaml"
     threads: 1

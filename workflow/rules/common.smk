@@ -18,7 +18,11 @@ FIGURES = [
     "spectra",
     "rank_vs_strength",
     "training_curves",
+    "jacobian_spectra",
+    "tangent_sensitivity_vs_strength",
+    "tangent_angles",
 ]
+PROJECTOR_SIZE_FACTORS = {"projector_depth", "projector_hidden_dim"}
 
 
 wildcard_constraints:
@@ -67,10 +71,20 @@ def per_run_factors(wildcards):
     ]
 
 
+def experiment_figures(exp):
+    """The figures that the experiment's data can fill."""
+    figures = list(FIGURES)
+    if any(settings["dataset"] == "shapes" for settings in RUNS[exp].values()):
+        figures.append("latent_r2_by_layer")
+    if PROJECTOR_SIZE_FACTORS & set(config["experiments"][exp]["grid"]):
+        figures.append("projector_size")
+    return figures
+
+
 def all_targets():
     return [
         f"results/{exp}/figures/{name}.{ext}"
         for exp in RUNS
-        for name in FIGURES
+        for name in experiment_figures(exp)
         for ext in ("pdf", "png")
-    ] + [f"results/{exp}/metrics.csv" for exp in RUNS]
+    ] + [f"results/{exp}/{table}.csv" for exp in RUNS for table in ("metrics", "geometry")]

@@ -26,62 +26,24 @@ rule figure_augmentations:
         "../scripts/plot_augmentations.py"
 
 
-rule figure_probe_vs_strength:
-    input:
-        "results/{exp}/metrics.csv",
-    output:
-        pdf="results/{exp}/figures/probe_vs_strength.pdf",
-        png=report(
-            "results/{exp}/figures/probe_vs_strength.png",
-            caption="../report/probe_vs_strength.rst",
-            category="{exp}",
-            subcategory="Transfer",
-        ),
-    log:
-        "results/{exp}/logs/figures/probe_vs_strength.log",
-    conda:
-        "../../envs/sslgeom.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    params:
-        plot="plot_metrics_vs_strength",
-        options=lambda wildcards: {
-            "factors": experiment_factors(wildcards),
+TABLE_FIGURES = {
+    "probe_vs_strength": {
+        "table": "metrics",
+        "plot": "plot_metrics_vs_strength",
+        "subcategory": "Transfer",
+        "options": {
             "metric_labels": {
                 "probe_acc": "linear probe accuracy",
                 "knn_acc": f"kNN accuracy (k = {config['analysis']['knn_k']})",
             },
             "title": "Class transfer of each layer vs augmentation strength",
         },
-    script:
-        "../scripts/plot_table.py"
-
-
-rule figure_invariance_vs_strength:
-    input:
-        "results/{exp}/metrics.csv",
-    output:
-        pdf="results/{exp}/figures/invariance_vs_strength.pdf",
-        png=report(
-            "results/{exp}/figures/invariance_vs_strength.png",
-            caption="../report/invariance_vs_strength.rst",
-            category="{exp}",
-            subcategory="Invariance",
-        ),
-    log:
-        "results/{exp}/logs/figures/invariance_vs_strength.log",
-    conda:
-        "../../envs/sslgeom.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    params:
-        plot="plot_metrics_vs_strength",
-        options=lambda wildcards: {
-            "factors": experiment_factors(wildcards),
+    },
+    "invariance_vs_strength": {
+        "table": "metrics",
+        "plot": "plot_metrics_vs_strength",
+        "subcategory": "Invariance",
+        "options": {
             "metric_labels": {
                 "invariance_ref": "invariance (reference views)",
                 "view_cosine_ref": "view cosine (reference views)",
@@ -92,33 +54,12 @@ rule figure_invariance_vs_strength:
                 f"s = {config['embedding']['reference_strength']:g}"
             ),
         },
-    script:
-        "../scripts/plot_table.py"
-
-
-rule figure_rank_vs_strength:
-    input:
-        "results/{exp}/metrics.csv",
-    output:
-        pdf="results/{exp}/figures/rank_vs_strength.pdf",
-        png=report(
-            "results/{exp}/figures/rank_vs_strength.png",
-            caption="../report/rank_vs_strength.rst",
-            category="{exp}",
-            subcategory="Dimensionality",
-        ),
-    log:
-        "results/{exp}/logs/figures/rank_vs_strength.log",
-    conda:
-        "../../envs/sslgeom.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    params:
-        plot="plot_metrics_vs_strength",
-        options=lambda wildcards: {
-            "factors": experiment_factors(wildcards),
+    },
+    "rank_vs_strength": {
+        "table": "metrics",
+        "plot": "plot_metrics_vs_strength",
+        "subcategory": "Dimensionality",
+        "options": {
             "metric_labels": {
                 "rankme": "RankMe (effective rank)",
                 "participation_ratio": "participation ratio",
@@ -126,57 +67,96 @@ rule figure_rank_vs_strength:
             },
             "title": "Effective dimensionality of each layer vs augmentation strength",
         },
-    script:
-        "../scripts/plot_table.py"
+    },
+    "spectra": {
+        "table": "spectra",
+        "plot": "plot_spectra",
+        "subcategory": "Dimensionality",
+        "options": {},
+    },
+    "training_curves": {
+        "table": "train_log",
+        "plot": "plot_training_curves",
+        "subcategory": "Training",
+        "options": {},
+    },
+    "jacobian_spectra": {
+        "table": "jacobian_spectrum",
+        "plot": "plot_jacobian_spectra",
+        "subcategory": "Tangent geometry",
+        "options": {},
+    },
+    "tangent_sensitivity_vs_strength": {
+        "table": "geometry",
+        "plot": "plot_metrics_vs_strength",
+        "subcategory": "Tangent geometry",
+        "options": {
+            "metric_labels": {
+                "sensitivity": "projector sensitivity ρ (1 = random direction)"
+            },
+            "title": "How much the projector keeps each family of encoder-space directions",
+            "line_by": "family",
+            "reference_line": 1.0,
+            "reference_label": "random direction",
+        },
+    },
+    "tangent_angles": {
+        "table": "geometry",
+        "plot": "plot_metrics_vs_strength",
+        "subcategory": "Tangent geometry",
+        "options": {
+            "metric_labels": {
+                "angle": "mean principal angle to the Jacobian's kept subspace (°)"
+            },
+            "title": "Alignment of each direction family with what the projector keeps",
+            "line_by": "family",
+        },
+    },
+    "latent_r2_by_layer": {
+        "table": "metrics",
+        "plot": "plot_latent_r2_by_layer",
+        "subcategory": "Transfer",
+        "options": {},
+    },
+    "projector_size": {
+        "table": "metrics",
+        "plot": "plot_projector_size",
+        "subcategory": "Projector size",
+        "options": {},
+    },
+}
 
 
-rule figure_spectra:
-    input:
-        "results/{exp}/spectra.csv",
-    output:
-        pdf="results/{exp}/figures/spectra.pdf",
-        png=report(
-            "results/{exp}/figures/spectra.png",
-            caption="../report/spectra.rst",
-            category="{exp}",
-            subcategory="Dimensionality",
-        ),
-    log:
-        "results/{exp}/logs/figures/spectra.log",
-    conda:
-        "../../envs/sslgeom.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    params:
-        plot="plot_spectra",
-        options=lambda wildcards: {"factors": experiment_factors(wildcards)},
-    script:
-        "../scripts/plot_table.py"
+def figure_options(options):
+    """Params function: a figure's fixed options plus the experiment's factor columns."""
+    return lambda wildcards: {"factors": experiment_factors(wildcards), **options}
 
 
-rule figure_training_curves:
-    input:
-        "results/{exp}/train_log.csv",
-    output:
-        pdf="results/{exp}/figures/training_curves.pdf",
-        png=report(
-            "results/{exp}/figures/training_curves.png",
-            caption="../report/training_curves.rst",
-            category="{exp}",
-            subcategory="Training",
-        ),
-    log:
-        "results/{exp}/logs/figures/training_curves.log",
-    conda:
-        "../../envs/sslgeom.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=5,
-    params:
-        plot="plot_training_curves",
-        options=lambda wildcards: {"factors": experiment_factors(wildcards)},
-    script:
-        "../scripts/plot_table.py"
+for figure, spec in TABLE_FIGURES.items():
+
+    rule:
+        name:
+            f"figure_{figure}"
+        input:
+            f"results/{{exp}}/{spec['table']}.csv",
+        output:
+            pdf=f"results/{{exp}}/figures/{figure}.pdf",
+            png=report(
+                f"results/{{exp}}/figures/{figure}.png",
+                caption=f"../report/{figure}.rst",
+                category="{exp}",
+                subcategory=spec["subcategory"],
+            ),
+        log:
+            f"results/{{exp}}/logs/figures/{figure}.log",
+        conda:
+            "../../envs/sslgeom.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=5,
+        params:
+            plot=spec["plot"],
+            options=figure_options(spec["options"]),
+        script:
+            "../scripts/plot_table.py"

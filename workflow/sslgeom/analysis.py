@@ -6,10 +6,12 @@ from pathlib import Path
 import numpy as np
 
 from sslgeom.artifacts import load_npz
+from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_PERIODS
 from sslgeom.metrics import (
     alpha_req,
     invariance,
     knn_accuracy,
+    latent_r2_by_name,
     linear_probe_accuracy,
     mean_view_cosine,
     participation_ratio,
@@ -40,6 +42,22 @@ def layer_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) 
     }
 
 
+def latent_metrics(embeddings: dict[str, np.ndarray], layer: str) -> dict:
+    """Held-out linear R² of every generating latent, for data whose latents are known."""
+    if "train_latents" not in embeddings:
+        return {}
+    r2 = latent_r2_by_name(
+        embeddings[f"train_{layer}"],
+        embeddings["train_latents"],
+        embeddings[f"test_{layer}"],
+        embeddings["test_latents"],
+        embeddings["latent_names"].tolist(),
+        LATENT_PERIODS,
+        CATEGORICAL_LATENTS,
+    )
+    return {f"latent_r2_{name}": value for name, value in r2.items()}
+
+
 def write_rows(rows: list[dict], path: str | Path) -> None:
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
@@ -55,7 +73,7 @@ def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, opti
     )
     metric_rows, spectrum_rows = [], []
     for layer in embeddings["layers"].tolist():
-        metrics = layer_metrics(embeddings, layer, options)
+        metrics = layer_metrics(embeddings, layer, options) | latent_metrics(embeddings, layer)
         metric_rows += [{"layer": layer, "metric": k, "value": v} for k, v in metrics.items()]
         values = singular_values(embeddings[f"test_{layer}"], center=True)
         spectrum_rows += [

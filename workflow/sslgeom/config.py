@@ -57,7 +57,8 @@ def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]
         name: _checked_runs(name, experiment, run_schema, checked["datasets"])
         for name, experiment in checked["experiments"].items()
     }
-    _check_view_images(checked, runs)
+    _check_test_images(checked, runs)
+    _check_subspace_dimension(checked["geometry"])
     config.update(checked)
     return runs
 
@@ -228,18 +229,30 @@ def _check_alpha_req_indices(analysis: dict) -> None:
         )
 
 
-def _check_view_images(config: dict, runs: dict[str, dict[str, dict]]) -> None:
-    """The embedded test images must exist in the smallest test split that any run uses."""
+def _check_test_images(config: dict, runs: dict[str, dict[str, dict]]) -> None:
+    """Images taken from the test split must exist in the smallest test split any run uses."""
     used = {settings["dataset"] for exp_runs in runs.values() for settings in exp_runs.values()}
     smallest = min(sorted(used), key=lambda name: config["datasets"][name]["n_test"])
     n_test = config["datasets"][smallest]["n_test"]
-    n_view_images = config["embedding"]["n_view_images"]
-    if n_view_images > n_test:
-        raise _error_at(
-            ("embedding", "n_view_images"),
-            f"{n_view_images} is larger than the test split of {smallest} ({n_test} images); "
-            f"allowed: value ≤ {n_test}",
-        )
+    for key_path in (("embedding", "n_view_images"), ("geometry", "n_images")):
+        wanted = config[key_path[0]][key_path[1]]
+        if wanted > n_test:
+            raise _error_at(
+                key_path,
+                f"{wanted} is larger than the test split of {smallest} ({n_test} images); "
+                f"allowed: value ≤ {n_test}",
+            )
+
+
+def _check_subspace_dimension(geometry: dict) -> None:
+    """k directions need at least k augmentations and k neighbours to span them."""
+    for key in ("n_augmentations", "n_neighbors"):
+        if geometry["k"] > geometry[key]:
+            raise _error_at(
+                ("geometry", "k"),
+                f"{geometry['k']} is larger than geometry.{key} ({geometry[key]}); "
+                f"allowed: value ≤ {geometry[key]}",
+            )
 
 
 def _error_at(key_path: KeyPath, problem: str) -> ConfigError:

@@ -157,6 +157,31 @@ def latent_tangents(
     return torch.stack(columns, dim=-1)
 
 
+def class_change_directions(
+    encoder: nn.Module,
+    latents: np.ndarray,
+    render: Callable[[np.ndarray], np.ndarray],
+    class_index: int,
+    n_classes: int,
+    batch_size: int,
+) -> Tensor:
+    """Encoder-space moves that change only the class: N × d_h × (n_classes − 1).
+
+    A discrete content latent has no derivative, so its directions are the differences
+    f(render(z with class c)) − f(render(z)) for every other class c, all style latents kept.
+    Column j moves to class (own + j + 1) mod n_classes.
+    """
+    latents = np.asarray(latents, dtype=np.float64)
+    own = latents[:, class_index].astype(int)
+    originals = _encode_rendered(encoder, latents, render, batch_size)
+    moves = []
+    for shift in range(1, n_classes):
+        changed = latents.copy()
+        changed[:, class_index] = (own + shift) % n_classes
+        moves.append(_encode_rendered(encoder, changed, render, batch_size) - originals)
+    return torch.stack(moves, dim=-1)
+
+
 def orthonormal_basis(directions: Tensor) -> Tensor:
     """An orthonormal basis of each sample's directions (N × d × m → N × d × m), by QR.
 

@@ -12,14 +12,18 @@ Conventions shared by all figures:
   dark colour, projector layers along a sequential colormap that ends at the projector output;
 * strengths: coloured along ``viridis`` on the fixed range [0, 1], so a given ``s`` has the same
   colour in every figure;
+* tangent families (``geometry`` table): one fixed colour each, ``random`` (the baseline) grey and
+  dashed;
 * ``s = 0`` (identical views, a trivial contrastive task) is always set apart: a grey band and
-  an open marker not joined to the curve on strength axes, a dashed line elsewhere;
+  an open marker not joined to the curve on strength axes, a grey panel where strengths are
+  panel columns, a dashed line elsewhere;
 * seeds are aggregated as mean ± std (``ddof=0``, so a single seed gives zero width).
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -39,7 +43,10 @@ __all__ = [
     "panel_keys",
     "panel_label",
     "plot_augmentations",
+    "plot_jacobian_spectra",
+    "plot_latent_r2_by_layer",
     "plot_metrics_vs_strength",
+    "plot_projector_size",
     "plot_spectra",
     "plot_training_curves",
     "save_figure",
@@ -57,6 +64,29 @@ UNLABELLED_FACETS = ("dataset", "method")
 ENCODER_COLOUR = "#1b1b3a"
 PROJECTOR_CMAP = "YlOrRd"
 PROJECTOR_CMAP_RANGE = (0.4, 0.95)
+SWEEP_CMAP = "PuBu"  # ordinal swept factors (e.g. projector width), away from layers and strengths
+SWEEP_CMAP_RANGE = (0.45, 0.95)
+
+FAMILY_STYLES = {
+    "augmentation": {"color": "#d62728"},
+    "style": {"color": "#1f77b4"},
+    "content": {"color": "#2ca02c"},
+    "data": {"color": "#9467bd"},
+    "random": {"color": "0.45", "ls": "--"},
+    "jacobian": {"color": ENCODER_COLOUR},
+}
+"""Fixed line style of each tangent family; ``random`` is the baseline, grey and dashed."""
+OTHER_FAMILY_STYLE = {"color": "0.2", "ls": "-."}
+
+LATENT_R2_PREFIX = "latent_r2_"
+STYLE_LATENTS = ("pos_x", "pos_y", "scale", "rotation", "object_hue", "background_hue")
+CONTENT_LATENT_CMAP_RANGE = (0.6, 0.95)  # along Greens, the content family's hue
+STYLE_LATENT_COLOURS = tuple(
+    matplotlib.colormaps["tab10"](i) for i in (0, 1, 3, 4, 5, 6, 8, 9)
+)  # tab10 without green (content) and grey (baselines)
+
+REFERENCE_STYLE = {"color": "0.3", "lw": 0.9, "ls": ":"}
+BAND_ALPHA = 0.2
 STRENGTH_CMAP = "viridis"
 STRENGTH_CMAP_MAX = 0.9  # stop before viridis' pale yellow, which is hard to see on white
 
@@ -67,6 +97,9 @@ STRENGTH_AXIS_LABEL = "augmentation strength s"
 
 PANEL_SIZE = (3.4, 2.5)  # inches per panel
 LEGEND_WIDTH = 1.6  # inches reserved for a figure legend on the right
+MIN_FIGURE_WIDTH = 6.8  # inches: room for the suptitle beside the legend of a one-panel figure
+MAX_WRAP_COLUMNS = 3  # panels per row when facets alone make the panels
+YLABEL_WIDTH = 34  # characters per line of a y-axis label (a panel is ~2.5 inches tall)
 
 _PROJ_LAYER = re.compile(r"proj(\d+)")
 
@@ -100,12 +133,43 @@ def layer_colours(layers: Iterable[str]) -> dict[str, tuple[float, ...]]:
     ordered = sort_layers(layers)
     head = [layer for layer in ordered if layer == "encoder"]
     tail = [layer for layer in ordered if layer != "encoder"]
-    cmap = matplotlib.colormaps[PROJECTOR_CMAP]
-    low, high = PROJECTOR_CMAP_RANGE
-    positions = np.linspace(low, high, len(tail)) if len(tail) > 1 else [high] * len(tail)
     colours = {layer: to_rgba(ENCODER_COLOUR) for layer in head}
-    colours.update({layer: cmap(pos) for layer, pos in zip(tail, positions, strict=True)})
+    colours.update(ramp_colours(tail, PROJECTOR_CMAP, PROJECTOR_CMAP_RANGE))
     return colours
+
+
+# --------------------------------------------------------------------------- line groups
+
+
+def ramp_colours(
+    values: Sequence, cmap_name: str, cmap_range: tuple[float, float]
+) -> dict[object, tuple[float, ...]]:
+    """Colours evenly spaced along part of a colormap, in order; a single value gets the end."""
+    cmap = matplotlib.colormaps[cmap_name]
+    low, high = cmap_range
+    positions = np.linspace(low, high, len(values)) if len(values) > 1 else [high] * len(values)
+    return {value: cmap(pos) for value, pos in zip(values, positions, strict=True)}
+
+
+def sort_families(families: Iterable[str]) -> list[str]:
+    """Unique tangent families in :data:`FAMILY_STYLES` order, unknown ones after (by name)."""
+    known = list(FAMILY_STYLES)
+    return sorted(set(families), key=lambda f: (known.index(f), "") if f in known else (1e9, f))
+
+
+def line_styles(column: str, values: Iterable) -> dict[object, dict]:
+    """Ordered ``{value: line style}`` for the lines of a figure, one per value of ``column``.
+
+    ``layer``: network order and :func:`layer_colours`; ``family``: the fixed
+    :data:`FAMILY_STYLES`; any other column (an ordinal swept factor): sorted values along
+    :data:`SWEEP_CMAP`.
+    """
+    if column == "layer":
+        return {layer: {"color": c} for layer, c in layer_colours(values).items()}
+    if column == "family":
+        return {f: FAMILY_STYLES.get(f, OTHER_FAMILY_STYLE) for f in sort_families(values)}
+    colours = ramp_colours(sorted(set(values)), SWEEP_CMAP, SWEEP_CMAP_RANGE)
+    return {value: {"color": c} for value, c in colours.items()}
 
 
 # --------------------------------------------------------------------------- strengths
@@ -208,11 +272,45 @@ def make_grid(
     nrows: int, ncols: int, legend: bool = True, **subplot_kw
 ) -> tuple[Figure, np.ndarray]:
     """Constrained-layout figure with a 2-D array of axes sized by :data:`PANEL_SIZE`."""
-    width = ncols * PANEL_SIZE[0] + (LEGEND_WIDTH if legend else 0.0)
+    width = max(ncols * PANEL_SIZE[0] + (LEGEND_WIDTH if legend else 0.0), MIN_FIGURE_WIDTH)
     height = nrows * PANEL_SIZE[1] + 0.6
     fig = Figure(figsize=(width, height), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
     return fig, axes
+
+
+def make_panel_grid(n_panels: int, ncols: int, **subplot_kw) -> tuple[Figure, list[Axes]]:
+    """:func:`make_grid` for ``n_panels`` panels filled row by row, ``ncols`` per row.
+
+    Unused slots of the last row are removed, and the panels above them keep their x tick
+    labels (see :func:`is_bottom_panel`).
+    """
+    fig, axes = make_grid(int(np.ceil(n_panels / ncols)), ncols, **subplot_kw)
+    flat = list(axes.ravel())
+    for index, ax in enumerate(flat):
+        if index >= n_panels:
+            ax.remove()
+        elif is_bottom_panel(index, ncols, n_panels):
+            ax.xaxis.set_tick_params(labelbottom=True)
+    return fig, flat[:n_panels]
+
+
+def wrap_columns(n_panels: int) -> int:
+    """Columns for panels that are facets alone: up to :data:`MAX_WRAP_COLUMNS` per row."""
+    return min(n_panels, MAX_WRAP_COLUMNS)
+
+
+def is_bottom_panel(index: int, ncols: int, n_panels: int) -> bool:
+    """Whether panel ``index`` of :func:`make_panel_grid` has no panel below it."""
+    return index + ncols >= n_panels
+
+
+def wrap_label(label: str) -> str:
+    """A y-axis label broken into lines that fit beside one panel, before ``" ("`` if it can."""
+    head, _, note = label.partition(" (")
+    if note and max(len(head), len(note) + 1) <= YLABEL_WIDTH < len(label):
+        return f"{head}\n({note}"
+    return textwrap.fill(label, YLABEL_WIDTH)
 
 
 def add_figure_legend(fig: Figure, handles: Sequence[Line2D], title: str) -> None:
@@ -223,6 +321,22 @@ def add_figure_legend(fig: Figure, handles: Sequence[Line2D], title: str) -> Non
 def show_no_data(ax: Axes) -> None:
     """Mark a panel that has nothing to show."""
     ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="0.5")
+
+
+def no_data_figure(title: str) -> Figure:
+    """A single "no data" panel, for a table without any row that the figure shows."""
+    fig, axes = make_grid(1, 1, legend=False)
+    show_no_data(axes[0, 0])
+    fig.suptitle(title)
+    return fig
+
+
+def style_handles(styles: Mapping[object, Mapping]) -> list[Line2D]:
+    """Legend handles for ``{value: line style}``, labelled by the value unless styled with one."""
+    return [
+        Line2D([], [], **{"marker": "o", "ms": 3.5, "label": str(k), **v})
+        for k, v in styles.items()
+    ]
 
 
 # --------------------------------------------------------------------------- strength axes
@@ -278,14 +392,37 @@ def format_strength_axis(ax: Axes, strengths: Iterable[float], xlabel: bool) -> 
         ax.set_xlabel(STRENGTH_AXIS_LABEL)
 
 
-def plot_strength_series(ax: Axes, summary: pd.DataFrame, colour, label: str) -> None:
+def mark_identical_views_panel(ax: Axes) -> None:
+    """Grey panel background where a whole panel is ``s = 0`` (strengths as panel columns)."""
+    ax.set_facecolor(to_rgba(ZERO_BAND_COLOUR, 0.5))
+
+
+def draw_reference_line(ax: Axes, y: float, label: str) -> None:
+    """Thin dotted horizontal baseline, drawn under the data."""
+    ax.axhline(y, label=label, zorder=0.8, **REFERENCE_STYLE)
+
+
+def reference_handle(label: str) -> Line2D:
+    """Legend handle for :func:`draw_reference_line`."""
+    return Line2D([], [], label=label, **REFERENCE_STYLE)
+
+
+def plot_mean_band(ax: Axes, x, summary: pd.DataFrame, label: str, **style) -> None:
+    """Seed mean as a line with markers and ± std as a shaded band of the same colour."""
+    style = {"marker": "o", "ms": 3.5, "lw": 1.6, **style}
+    mean, std = summary["mean"], summary["std"]
+    ax.plot(x, mean, label=label, **style)
+    ax.fill_between(x, mean - std, mean + std, color=style["color"], alpha=BAND_ALPHA, lw=0)
+
+
+def plot_strength_series(
+    ax: Axes, summary: pd.DataFrame, colour, label: str, ls: str = "-"
+) -> None:
     """Mean ± std against strength; ``s = 0`` is an open marker not joined to the line."""
     zero = summary["strength"].map(is_identical_views)
     swept, identical = summary[~zero], summary[zero]
     if len(swept):
-        x, mean, std = swept["strength"], swept["mean"], swept["std"]
-        ax.plot(x, mean, color=colour, marker="o", ms=3.5, lw=1.6, label=label)
-        ax.fill_between(x, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
+        plot_mean_band(ax, swept["strength"], swept, label, color=colour, ls=ls)
     if len(identical):
         ax.errorbar(
             identical["strength"],
@@ -309,14 +446,18 @@ def identical_views_handle() -> Line2D:
 # --------------------------------------------------------------------------- figures
 
 
-def draw_metric_panel(ax: Axes, rows: pd.DataFrame, colours: Mapping[str, tuple]) -> None:
-    """One metric of one facet: a mean ± std line per layer against strength."""
+def draw_metric_panel(
+    ax: Axes, rows: pd.DataFrame, line_by: str, styles: Mapping[object, Mapping]
+) -> None:
+    """One metric of one facet: a mean ± std line per value of ``line_by`` against strength."""
     if rows.empty:
         show_no_data(ax)
         return
-    summary = seed_summary(rows, ["layer", "strength"])
-    for layer in sort_layers(summary["layer"]):
-        plot_strength_series(ax, summary[summary["layer"] == layer], colours[layer], layer)
+    summary = seed_summary(rows, [line_by, "strength"])
+    for value, style in styles.items():
+        series = summary[summary[line_by] == value]
+        if len(series):
+            plot_strength_series(ax, series, style["color"], str(value), style.get("ls", "-"))
 
 
 def plot_metrics_vs_strength(
@@ -324,25 +465,44 @@ def plot_metrics_vs_strength(
     metric_labels: Mapping[str, str],
     factors: Sequence[str],
     title: str,
+    line_by: str = "layer",
+    reference_line: float | None = None,
+    reference_label: str | None = None,
 ) -> Figure:
     """Grid of metric-vs-strength panels: rows are facets, columns the metrics to show.
 
     ``metric_labels`` maps metric names (values of the ``metric`` column) to y-axis labels;
-    each panel has one line per layer with the seed mean ± std as a shaded band.
+    each panel has one line per value of ``line_by`` (``"layer"`` for the metrics table,
+    ``"family"`` for the geometry table; see :func:`line_styles`) with the seed mean ± std as a
+    shaded band. ``reference_line`` adds a dotted horizontal baseline at that value, named
+    ``reference_label`` in the legend (e.g. ``1.0``, ``"random direction"``; by default
+    ``"reference = 1"``). With a single
+    metric the facet panels are wrapped into rows of up to :data:`MAX_WRAP_COLUMNS`.
     """
     metric_names = list(metric_labels)
-    panels = list(iter_panels(metrics, factors))
-    colours = layer_colours(metrics["layer"])
-    fig, axes = make_grid(len(panels), len(metric_names), sharex=True)
+    if reference_label is None and reference_line is not None:
+        reference_label = f"reference = {reference_line:g}"
+    shown = metrics[metrics["metric"].isin(metric_names)]
+    styles = line_styles(line_by, shown[line_by])
+    specs = [
+        (label, rows[rows["metric"] == metric], metric)
+        for label, rows in iter_panels(metrics, factors)
+        for metric in metric_names
+    ]
+    ncols = len(metric_names) if len(metric_names) > 1 else wrap_columns(len(specs))
+    fig, axes = make_panel_grid(len(specs), ncols, sharex=True)
     strengths = metrics["strength"].unique()
-    for row_index, (label, rows) in enumerate(panels):
-        for ax, metric in zip(axes[row_index], metric_names, strict=True):
-            draw_metric_panel(ax, rows[rows["metric"] == metric], colours)
-            format_strength_axis(ax, strengths, xlabel=row_index == len(panels) - 1)
-            ax.set_title(label, fontsize=9)
-            ax.set_ylabel(metric_labels[metric])
-    handles = [Line2D([], [], color=c, marker="o", ms=3.5, label=k) for k, c in colours.items()]
-    add_figure_legend(fig, [*handles, identical_views_handle()], title="layer")
+    for index, (ax, (label, rows, metric)) in enumerate(zip(axes, specs, strict=True)):
+        draw_metric_panel(ax, rows, line_by, styles)
+        if reference_line is not None:
+            draw_reference_line(ax, reference_line, reference_label)
+        format_strength_axis(ax, strengths, xlabel=is_bottom_panel(index, ncols, len(specs)))
+        ax.set_title(label, fontsize=9)
+        ax.set_ylabel(wrap_label(metric_labels[metric]))
+    handles = style_handles(styles)
+    if reference_line is not None:
+        handles.append(reference_handle(reference_label))
+    add_figure_legend(fig, [*handles, identical_views_handle()], title=line_by)
     fig.suptitle(title)
     return fig
 
@@ -353,8 +513,13 @@ def plot_strength_line(ax: Axes, x, y, strength: float, **style) -> None:
     ax.plot(x, y, color=strength_colour(strength), ls=strength_linestyle(strength), **style)
 
 
-def draw_spectrum_panel(ax: Axes, rows: pd.DataFrame) -> None:
-    """Seed-mean normalised spectra of one layer, one line per strength."""
+def panel_title(*parts: str) -> str:
+    """Panel title from its non-empty parts, one per line."""
+    return "\n".join(part for part in parts if part)
+
+
+def draw_spectrum_panel(ax: Axes, rows: pd.DataFrame, xscale: str = "log") -> None:
+    """Seed-mean spectra of one panel on a log y axis, one line per strength."""
     if rows.empty:
         show_no_data(ax)
         return
@@ -362,35 +527,65 @@ def draw_spectrum_panel(ax: Axes, rows: pd.DataFrame) -> None:
     for strength, curve in summary.groupby("strength", sort=True):
         curve = curve[curve["mean"] > 0]  # log axes cannot show exact zeros
         plot_strength_line(ax, curve["index"], curve["mean"], strength, lw=1.3)
-    ax.set_xscale("log")
+    ax.set_xscale(xscale)
     ax.set_yscale("log")
 
 
 def plot_spectra(
     spectra: pd.DataFrame,
     factors: Sequence[str],
-    layers: tuple[str, ...] = ("encoder", "projector"),
+    layers: tuple[str, ...] | None = ("encoder", "projector"),
+    normalise: bool = True,
+    ylabel: str = "variance fraction σᵢ² / Σⱼ σⱼ²",
+    xscale: str = "log",
+    title: str = "Spectra of centred test embeddings (mean over seeds)",
 ) -> Figure:
-    """Normalised singular-value spectra (log-log): rows are facets, columns the given layers.
+    """Singular-value spectra (log y): rows are facets, columns the given layers.
 
-    Each run's spectrum is normalised to σ_i² / Σ_j σ_j² (fraction of variance along the i-th
-    principal direction) before averaging over seeds; colour encodes the strength.
+    With ``normalise``, each run's spectrum becomes σ_i² / Σ_j σ_j² (fraction of variance along
+    the i-th principal direction) before averaging over seeds; colour encodes the strength.
+    ``layers=None`` is for a table without a ``layer`` column: one panel per facet, wrapped
+    into rows of up to :data:`MAX_WRAP_COLUMNS`.
     """
-    normalised = normalised_spectra(spectra, factors)
-    panels = list(iter_panels(normalised, factors))
-    fig, axes = make_grid(len(panels), len(layers))
-    for row_index, (label, rows) in enumerate(panels):
-        for col_index, layer in enumerate(layers):
-            ax = axes[row_index, col_index]
-            draw_spectrum_panel(ax, rows[rows["layer"] == layer])
-            ax.set_title(f"{label}\n{layer}", fontsize=9)
-            if col_index == 0:
-                ax.set_ylabel("variance fraction σᵢ² / Σⱼ σⱼ²")
-            if row_index == len(panels) - 1:
-                ax.set_xlabel("singular value index i")
+    table = normalised_spectra(spectra, factors) if normalise else spectra
+    if layers is None:
+        specs = [(label, rows) for label, rows in iter_panels(table, factors)]
+        ncols = wrap_columns(len(specs))
+    else:
+        specs = [
+            (panel_title(label, layer), rows[rows["layer"] == layer])
+            for label, rows in iter_panels(table, factors)
+            for layer in layers
+        ]
+        ncols = len(layers)
+    fig, axes = make_panel_grid(len(specs), ncols)
+    for index, (ax, (panel_name, rows)) in enumerate(zip(axes, specs, strict=True)):
+        draw_spectrum_panel(ax, rows, xscale)
+        ax.set_title(panel_name, fontsize=9)
+        if index % ncols == 0:
+            ax.set_ylabel(ylabel)
+        if is_bottom_panel(index, ncols, len(specs)):
+            ax.set_xlabel("singular value index i")
     add_figure_legend(fig, strength_handles(spectra["strength"]), title="augmentation strength")
-    fig.suptitle("Spectra of centred test embeddings (mean over seeds)")
+    fig.suptitle(title)
     return fig
+
+
+def plot_jacobian_spectra(spectrum: pd.DataFrame, factors: Sequence[str]) -> Figure:
+    """Mean singular values of the projector Jacobian (log y), one panel per facet.
+
+    ``spectrum`` is the ``jacobian_spectrum`` table (factor columns, ``index``, ``value``); the
+    values are averaged over seeds as they are, one line per strength as in :func:`plot_spectra`.
+    """
+    return plot_spectra(
+        spectrum,
+        factors,
+        layers=None,
+        normalise=False,
+        ylabel="mean singular value σᵢ of J",
+        xscale="linear",
+        title="Projector Jacobian J = ∂g/∂h: mean singular values (mean over seeds)",
+    )
 
 
 def draw_training_panel(ax: Axes, rows: pd.DataFrame) -> None:
@@ -408,20 +603,177 @@ def draw_training_panel(ax: Axes, rows: pd.DataFrame) -> None:
 def plot_training_curves(train_logs: pd.DataFrame, factors: Sequence[str]) -> Figure:
     """Training loss against epoch, one panel per facet, one colour per strength."""
     panels = list(iter_panels(train_logs, factors))
-    ncols = min(len(panels), 3)
-    nrows = int(np.ceil(len(panels) / ncols))
-    fig, axes = make_grid(nrows, ncols, sharex=True)
-    flat_axes = axes.ravel()
-    for ax, (label, rows) in zip(flat_axes, panels, strict=False):
+    ncols = wrap_columns(len(panels))
+    fig, axes = make_panel_grid(len(panels), ncols, sharex=True)
+    for index, (ax, (label, rows)) in enumerate(zip(axes, panels, strict=True)):
         draw_training_panel(ax, rows)
         ax.set_title(label, fontsize=9)
-        ax.set_xlabel("epoch")
+        if is_bottom_panel(index, ncols, len(panels)):
+            ax.set_xlabel("epoch")
         ax.set_ylabel("training loss")
-    for ax in flat_axes[len(panels) :]:
-        ax.set_axis_off()
     handles = strength_handles(train_logs["strength"])
     add_figure_legend(fig, handles, title="augmentation strength\n(thin: single seeds)")
     fig.suptitle("Contrastive training loss (mean over seeds)")
+    return fig
+
+
+# --------------------------------------------------------------------------- strength columns
+
+
+def format_strength_panel(ax: Axes, facet_label: str, strength: float) -> None:
+    """Title of a panel that shows one strength; an ``s = 0`` panel is greyed."""
+    ax.set_title(panel_title(facet_label, strength_label(strength)), fontsize=9)
+    if is_identical_views(strength):
+        mark_identical_views_panel(ax)
+
+
+def draw_line_panel(
+    ax: Axes, rows: pd.DataFrame, x: str, line_by: str, styles: Mapping[object, Mapping]
+) -> None:
+    """Mean ± std over seeds against the numeric column ``x``, one line per ``line_by`` value."""
+    if rows.empty:
+        show_no_data(ax)
+        return
+    summary = seed_summary(rows, [line_by, x])
+    for value, style in styles.items():
+        curve = summary[summary[line_by] == value]
+        if len(curve):
+            plot_mean_band(ax, curve[x], curve, **{"label": str(value), **style})
+
+
+def latent_styles(
+    latents: Iterable[str], content: Sequence[str], style: Sequence[str]
+) -> dict[str, dict]:
+    """Ordered ``{latent: line style}``: content latents thick and solid (greens), then style
+    latents thin and dashed, then any other latent thin and dotted; labels name the group."""
+    present = set(latents)
+    content_latents = [latent for latent in content if latent in present]
+    style_latents = [latent for latent in style if latent in present]
+    other_latents = sorted(present - set(content_latents) - set(style_latents))
+    greens = ramp_colours(content_latents, "Greens", CONTENT_LATENT_CMAP_RANGE)
+    styles = {
+        latent: {"color": greens[latent], "lw": 2.6, "ms": 4.5, "label": f"content: {latent}"}
+        for latent in content_latents
+    }
+    for i, latent in enumerate([*style_latents, *other_latents]):
+        group, ls = ("style", "--") if latent in style_latents else ("other", ":")
+        colour = STYLE_LATENT_COLOURS[i % len(STYLE_LATENT_COLOURS)]
+        styles[latent] = {
+            "color": colour,
+            "lw": 1.2,
+            "ms": 3,
+            "ls": ls,
+            "label": f"{group}: {latent}",
+        }
+    return styles
+
+
+def plot_latent_r2_by_layer(
+    metrics: pd.DataFrame,
+    factors: Sequence[str],
+    content: Sequence[str] = ("shape",),
+    style: Sequence[str] = STYLE_LATENTS,
+    title: str = "Linear decodability of the generating latents along the network",
+) -> Figure:
+    """Held-out linear R² of each generating latent against layer, per facet and strength.
+
+    Uses the ``latent_r2_<latent>`` rows of the metrics table: rows are the facets that have
+    them, columns the strengths; x runs through the layers in network order. Content latents
+    are thick solid lines, style latents thin dashed ones; mean ± std over seeds.
+    """
+    latent_rows = metrics[metrics["metric"].str.startswith(LATENT_R2_PREFIX)]
+    if latent_rows.empty:
+        return no_data_figure(title)
+    latent_rows = latent_rows.assign(
+        latent=latent_rows["metric"].str.removeprefix(LATENT_R2_PREFIX)
+    )
+    styles = latent_styles(latent_rows["latent"], content, style)
+    panels = list(iter_panels(latent_rows, factors))
+    strengths = sorted(latent_rows["strength"].unique())
+    fig, axes = make_grid(len(panels), len(strengths), sharey=True)
+    for row_index, (label, rows) in enumerate(panels):
+        layers = sort_layers(rows["layer"])
+        rows = rows.assign(position=rows["layer"].map({layer: i for i, layer in enumerate(layers)}))
+        for col_index, strength in enumerate(strengths):
+            ax = axes[row_index, col_index]
+            draw_line_panel(ax, rows[rows["strength"] == strength], "position", "latent", styles)
+            draw_reference_line(ax, 0.0, "R² = 0 (no linear information)")
+            ax.set_xticks(range(len(layers)), layers, fontsize=8)
+            format_strength_panel(ax, label, strength)
+            if col_index == 0:
+                ax.set_ylabel("held-out linear R²")
+            if row_index == len(panels) - 1:
+                ax.set_xlabel("layer")
+    handles = [*style_handles(styles), reference_handle("R² = 0 (no linear information)")]
+    add_figure_legend(fig, handles, title="generating latent")
+    fig.suptitle(title)
+    return fig
+
+
+PROJECTOR_SIZE_ROWS = {
+    "probe_gap": "probe accuracy gap\nencoder − projector",
+    "rankme": "RankMe of the\nprojector output",
+}
+"""Quantities of :func:`plot_projector_size`, one panel row each, with their y-axis labels."""
+
+
+def projector_size_table(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """Per run: the encoder − projector linear-probe gap and the projector's RankMe.
+
+    Tidy: factor columns, ``quantity`` (a key of :data:`PROJECTOR_SIZE_ROWS`) and ``value``.
+    """
+    run_columns = [f for f in factors if f in metrics.columns]
+    probe = metrics[metrics["metric"] == "probe_acc"]
+    accuracy = probe.set_index([*run_columns, "layer"])["value"].unstack("layer")
+    accuracy = accuracy.reindex(columns=["encoder", "projector"])
+    gap = (accuracy["encoder"] - accuracy["projector"]).dropna().rename("value").reset_index()
+    rank = metrics[(metrics["metric"] == "rankme") & (metrics["layer"] == "projector")]
+    return pd.concat(
+        [gap.assign(quantity="probe_gap"), rank[[*run_columns, "value"]].assign(quantity="rankme")],
+        ignore_index=True,
+    )
+
+
+def plot_projector_size(
+    metrics: pd.DataFrame,
+    factors: Sequence[str],
+    x: str = "projector_depth",
+    line_by: str = "projector_hidden_dim",
+    title: str = "Projector size: what the projector discards, and its output rank",
+) -> Figure:
+    """Projector-size sweep: columns are strengths, rows the quantities of
+    :data:`PROJECTOR_SIZE_ROWS` (per facet); x is ``x``, one line per ``line_by`` value.
+
+    Mean ± std over seeds; the probe gap is computed per run before averaging.
+    """
+    table = projector_size_table(metrics, factors)
+    if table.empty:
+        return no_data_figure(title)
+    panels = list(iter_panels(table, [f for f in factors if f not in (x, line_by)]))
+    strengths = sorted(table["strength"].unique())
+    styles = line_styles(line_by, table[line_by])
+    x_values = sorted(table[x].dropna().unique())
+    quantities = list(PROJECTOR_SIZE_ROWS)
+    n_rows = len(panels) * len(quantities)
+    fig, axes = make_grid(n_rows, len(strengths), sharex=True, sharey="row")
+    for panel_index, (label, rows) in enumerate(panels):
+        for quantity_index, quantity in enumerate(quantities):
+            row_index = panel_index * len(quantities) + quantity_index
+            selected = rows[rows["quantity"] == quantity]
+            for col_index, strength in enumerate(strengths):
+                ax = axes[row_index, col_index]
+                draw_line_panel(ax, selected[selected["strength"] == strength], x, line_by, styles)
+                if quantity == "probe_gap":
+                    draw_reference_line(ax, 0.0, "no gap")
+                ax.set_xticks(x_values)
+                format_strength_panel(ax, label, strength)
+                if col_index == 0:
+                    ax.set_ylabel(PROJECTOR_SIZE_ROWS[quantity])
+                if row_index == n_rows - 1:
+                    ax.set_xlabel(x.replace("_", " "))
+    handles = [*style_handles(styles), reference_handle("no gap")]
+    add_figure_legend(fig, handles, title=line_by.replace("_", " "))
+    fig.suptitle(title)
     return fig
 
 

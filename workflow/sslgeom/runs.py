@@ -6,11 +6,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sslgeom.analysis import write_rows
 from sslgeom.artifacts import save_npz_atomically
 from sslgeom.augment import StrengthAugmentation
 from sslgeom.data import load_dataset
 from sslgeom.device import resolve_device
 from sslgeom.embed import embed_split, embed_views
+from sslgeom.geometry_run import run_geometry
 from sslgeom.losses import loss_from_settings
 from sslgeom.models import SSLModel, build_model
 from sslgeom.train import (
@@ -132,7 +134,28 @@ def embed_run(
         )
         arrays |= {f"{prefix}_{k}": v for k, v in layers.items()}
     if dataset.train_latents is not None:
-        arrays |= {"train_latents": dataset.train_latents, "test_latents": dataset.test_latents}
+        arrays |= {
+            "train_latents": dataset.train_latents,
+            "test_latents": dataset.test_latents,
+            "latent_names": np.array(dataset.latent_names),
+        }
     arrays["layers"] = np.array(model.layer_names)
     save_npz_atomically(arrays, Path(output_path))
     print(f"embedded {len(model.layer_names)} layers: {', '.join(model.layer_names)}")
+
+
+def geometry_run(
+    model_path: str,
+    dataset_path: str,
+    geometry_path: str,
+    spectrum_path: str,
+    options: dict,
+    device_name: str,
+) -> None:
+    """Write the run's tangent-geometry rows and its projector-Jacobian spectrum."""
+    model = load_model(model_path, resolve_device(device_name))
+    rows, spectrum = run_geometry(model, load_dataset(dataset_path), options)
+    write_rows(rows, geometry_path)
+    write_rows([{"index": i, "value": v} for i, v in enumerate(spectrum, start=1)], spectrum_path)
+    for row in rows:
+        print(f"{row['family']:>12s} {row['metric']:<15s} {row['value']:.3f}")

@@ -18,6 +18,9 @@ LATENT_NAMES = ("shape", "pos_x", "pos_y", "scale", "rotation", "object_hue", "b
 CONTENT_LATENTS = ("shape",)
 STYLE_LATENTS = tuple(name for name in LATENT_NAMES if name not in CONTENT_LATENTS)
 SHAPE_CLASSES = ("circle", "square", "triangle", "cross", "star")
+# How latent recovery encodes the latents: periodic ones by (cos, sin), categorical ones one-hot.
+LATENT_PERIODS = {"rotation": 2 * np.pi, "object_hue": 1.0, "background_hue": 1.0}
+CATEGORICAL_LATENTS = CONTENT_LATENTS
 
 POSITION_RANGE = (-0.4, 0.4)
 SCALE_RANGE = (0.6, 1.0)

@@ -673,7 +673,7 @@ def plot_latent_r2_by_layer(
     factors: Sequence[str],
     content: Sequence[str] = ("shape",),
     style: Sequence[str] = STYLE_LATENTS,
-    title: str = "Linear decodability of the generating latents along the network",
+    title: str = "Held-out linear R² of each latent along the network",
 ) -> Figure:
     """Held-out linear R² of each generating latent against layer, per facet and strength.
 

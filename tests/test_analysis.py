@@ -10,7 +10,7 @@ from conftest import CORE_METRICS as METRICS
 from sslgeom.analysis import analyze_run
 from sslgeom.artifacts import save_npz_atomically
 from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_NAMES, LATENT_PERIODS, sample_latents
-from sslgeom.metrics import regression_targets
+from sslgeom.metrics.latents import regression_targets
 from sslgeom.tables import collect_runs
 
 LAYERS = {"encoder": 6, "projector": 4}

@@ -14,6 +14,7 @@ from sslgeom.geometry import (
     data_tangent,
     jacobian_spectrum_stats,
     latent_tangents,
+    nearest_neighbours,
     orthonormal_basis,
     principal_angles,
     projector_jacobians,
@@ -150,6 +151,14 @@ def test_principal_angles_of_a_rotation_in_a_plane():
 
 
 # --- tangent estimates --------------------------------------------------------------------
+
+
+def test_nearest_neighbours_match_a_brute_force_sort_across_chunks():
+    points = torch.randn(50, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    distances = torch.cdist(points, points)
+    distances.fill_diagonal_(float("inf"))
+    expected = distances.argsort(dim=1)[:, :4]
+    assert torch.equal(nearest_neighbours(points, 4, chunk_size=16), expected)
 
 
 def test_data_tangent_recovers_a_plane_in_r5():

@@ -9,11 +9,7 @@ from sklearn.metrics import r2_score
 from sklearn.preprocessing import StandardScaler
 
 from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_NAMES, LATENT_PERIODS, sample_latents
-from sslgeom.metrics import (
-    latent_r2_by_name,
-    linear_r2,
-    regression_targets,
-)
+from sslgeom.metrics.latents import latent_r2_by_name, linear_r2, regression_targets
 
 
 @pytest.fixture

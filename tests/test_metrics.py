@@ -5,13 +5,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from sslgeom.metrics import (
+from sslgeom.metrics.invariance import invariance, mean_view_cosine
+from sslgeom.metrics.probes import knn_accuracy, linear_probe_accuracy
+from sslgeom.metrics.spectrum import (
     alpha_req,
     covariance_eigenvalues,
-    invariance,
-    knn_accuracy,
-    linear_probe_accuracy,
-    mean_view_cosine,
     participation_ratio,
     rankme,
     singular_values,

@@ -1,23 +1,13 @@
 """The core per-run analyses: probes, invariance and spectra of every layer."""
 
-import csv
-from pathlib import Path
-
 import numpy as np
 
-from sslgeom.artifacts import load_npz
+from sslgeom.artifacts import load_npz, write_rows
 from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_PERIODS
-from sslgeom.metrics import (
-    alpha_req,
-    invariance,
-    knn_accuracy,
-    latent_r2_by_name,
-    linear_probe_accuracy,
-    mean_view_cosine,
-    participation_ratio,
-    rankme,
-    singular_values,
-)
+from sslgeom.metrics.invariance import invariance, mean_view_cosine
+from sslgeom.metrics.latents import latent_r2_by_name
+from sslgeom.metrics.probes import knn_accuracy, linear_probe_accuracy
+from sslgeom.metrics.spectrum import alpha_req, participation_ratio, rankme, singular_values
 
 
 def layer_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) -> dict:
@@ -56,13 +46,6 @@ def latent_metrics(embeddings: dict[str, np.ndarray], layer: str) -> dict:
         CATEGORICAL_LATENTS,
     )
     return {f"latent_r2_{name}": value for name, value in r2.items()}
-
-
-def write_rows(rows: list[dict], path: str | Path) -> None:
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, options: dict) -> None:

@@ -1,5 +1,6 @@
 """Reading and writing the pipeline's artifacts safely."""
 
+import csv
 import os
 import tempfile
 import zipfile
@@ -39,3 +40,10 @@ def load_npz(path: str | Path, rebuild_hint: str) -> dict[str, np.ndarray]:
             return {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path} is unreadable or truncated ({err}); {rebuild_hint}") from err
+
+
+def write_rows(rows: list[dict], path: str | Path) -> None:
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -18,7 +18,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
-from sklearn.neighbors import NearestNeighbors
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
@@ -120,10 +119,23 @@ def data_tangent(h: Tensor, k: int, n_neighbors: int) -> Tensor:
     (arXiv 2205.06926). Raises ValueError if k exceeds min(n_neighbors, d_h).
     """
     points = _as_float64(h)
-    index = NearestNeighbors(n_neighbors=n_neighbors).fit(points.numpy())
-    neighbours = points[torch.from_numpy(index.kneighbors(return_distance=False))]
+    neighbours = points[nearest_neighbours(points, n_neighbors)]
     centred = neighbours - neighbours.mean(dim=1, keepdim=True)
     return top_right_singular_vectors(centred, k)
+
+
+def nearest_neighbours(points: Tensor, n_neighbors: int, chunk_size: int = 1024) -> Tensor:
+    """Indices (N × n_neighbors) of each row's nearest other rows, Euclidean, nearest first.
+
+    Computed ``chunk_size`` rows at a time, so memory grows as N · chunk_size, not N².
+    """
+    chunks = []
+    for start in range(0, len(points), chunk_size):
+        distances = torch.cdist(points[start : start + chunk_size], points)
+        rows = torch.arange(len(distances))
+        distances[rows, rows + start] = float("inf")
+        chunks.append(distances.topk(n_neighbors, largest=False).indices)
+    return torch.cat(chunks)
 
 
 def latent_tangents(

@@ -19,8 +19,6 @@ from torch import Tensor, nn
 from sslgeom.artifacts import write_atomically
 from sslgeom.augment import StrengthAugmentation, to_float_images
 
-LOG_COLUMNS = ("epoch", "loss", "lr", "seconds", "views_per_s")
-
 
 def settings_fingerprint(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]

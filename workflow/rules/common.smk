@@ -39,6 +39,11 @@ def experiment_factors(wildcards):
     return factor_columns(config["experiments"][wildcards.exp])
 
 
+def figure_options(options):
+    """Params function: a figure's fixed options plus the experiment's factor columns."""
+    return lambda wildcards: {"factors": experiment_factors(wildcards), **options}
+
+
 def dataset_file(wildcards):
     return f"results/data/{run_settings(wildcards)['dataset']}.npz"
 
@@ -87,4 +92,8 @@ def all_targets():
         for exp in RUNS
         for name in experiment_figures(exp)
         for ext in ("pdf", "png")
-    ] + [f"results/{exp}/{table}.csv" for exp in RUNS for table in ("metrics", "geometry")]
+    ] + [
+        f"results/{exp}/{table}.csv"
+        for exp in RUNS
+        for table in ("metrics", "geometry")
+    ]

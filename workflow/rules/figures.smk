@@ -127,11 +127,6 @@ TABLE_FIGURES = {
 }
 
 
-def figure_options(options):
-    """Params function: a figure's fixed options plus the experiment's factor columns."""
-    return lambda wildcards: {"factors": experiment_factors(wildcards), **options}
-
-
 for figure, spec in TABLE_FIGURES.items():
 
     rule:

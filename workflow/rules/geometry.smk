@@ -5,19 +5,19 @@ rule geometry:
     output:
         geometry="results/{exp}/runs/{run}/geometry.csv",
         spectrum="results/{exp}/runs/{run}/jacobian_spectrum.csv",
-    params:
-        options=config["geometry"],
-        device=config["compute"]["device"],
     log:
         "results/{exp}/logs/geometry/{run}.log",
     benchmark:
         "results/{exp}/benchmarks/geometry/{run}.tsv"
+    conda:
+        "../../envs/sslgeom.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
         gpu=config["compute"]["train_gpus"],
-    conda:
-        "../../envs/sslgeom.yaml"
+    params:
+        options=config["geometry"],
+        device=config["compute"]["device"],
     script:
         "../scripts/geometry.py"

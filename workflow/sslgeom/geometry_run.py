@@ -12,6 +12,7 @@ import torch
 from sslgeom.augment import StrengthAugmentation, to_float_images
 from sslgeom.data import Dataset
 from sslgeom.data.shapes import CONTENT_LATENTS, SHAPE_CLASSES, STYLE_LATENTS, render
+from sslgeom.embed import embed_split
 from sslgeom.geometry import (
     augmentation_tangent,
     class_change_directions,
@@ -26,18 +27,6 @@ from sslgeom.geometry import (
     top_right_singular_vectors,
 )
 from sslgeom.models import SSLModel
-
-
-@torch.no_grad()
-def encode(model: SSLModel, images_uint8: np.ndarray, batch_size: int) -> torch.Tensor:
-    device = next(model.parameters()).device
-    images = to_float_images(torch.from_numpy(images_uint8))
-    return torch.cat(
-        [
-            model.encoder(images[i : i + batch_size].to(device))
-            for i in range(0, len(images), batch_size)
-        ]
-    )
 
 
 def tangent_families(model: SSLModel, dataset: Dataset, h: torch.Tensor, options: dict) -> dict:
@@ -82,7 +71,8 @@ def tangent_families(model: SSLModel, dataset: Dataset, h: torch.Tensor, options
 
 def run_geometry(model: SSLModel, dataset: Dataset, options: dict) -> tuple[list[dict], np.ndarray]:
     """Tidy rows (family, metric, value) and the mean singular values of the projector Jacobian."""
-    h = encode(model, dataset.test_images, options["batch_size"])
+    encoded = embed_split(model, dataset.test_images, options["batch_size"])["encoder"]
+    h = torch.from_numpy(encoded).to(next(model.parameters()).device)
     jacobians = projector_jacobians(model.projector, h[: options["n_images"]])
     stats = jacobian_spectrum_stats(jacobians)
     kept = top_right_singular_vectors(jacobians, options["k"])

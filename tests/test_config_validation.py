@@ -43,12 +43,16 @@ def sweeping_encoder_blocks_flat(config: dict) -> None:
     experiment["grid"]["encoder_blocks"] = [1, 2]
 
 
-RUN_KEYS = "allowed keys: batch_size, dataset, encoder_blocks, encoder_width, epochs, lr,"
+RUN_KEYS = (
+    "allowed keys: barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
+    "encoder_width, epochs, init_scale, lr,"
+)
 BAD_CONFIGS = {
     "unknown top-level key": (
         setting("experimentz", {}),
         "config error at top level: unknown key 'experimentz' (did you mean 'experiments'?); "
-        "allowed keys: analysis, compute, datasets, embedding, experiments",
+        "allowed keys: analysis, compute, datasets, embedding, experiments, geometry, "
+        "identifiability",
     ),
     "unknown run setting": (
         setting(f"{TINY}.settings.epochz", 3),
@@ -166,6 +170,56 @@ BAD_CONFIGS = {
     "subspace larger than the augmentations spanning it": (
         setting("geometry.k", 5),
         "at geometry.k: 5 is larger than geometry.n_augmentations (4); allowed: value ≤ 4",
+    ),
+    "varied factor also in grid": (
+        setting(f"{TINY}.vary", {"seed": [5]}),
+        f"at {TINY}.vary.seed: 'seed' is also swept in {TINY}.grid; "
+        "allowed: sweep it in grid or vary it, not both",
+    ),
+    "varied factor without a base value": (
+        setting(f"{TINY}.vary", {"lr": [0.1]}),
+        f"at {TINY}.vary.lr: 'lr' has no base value; set it in {TINY}.settings",
+    ),
+    "variant equal to the base": (
+        setting(f"{TINY}.vary", {"epochs": [3, 2]}),
+        f"at {TINY}.vary.epochs[1]: 2 repeats the base value in settings; each variant must "
+        "change epochs to a value of its own",
+    ),
+    "mapping variant without its factor": (
+        setting(f"{TINY}.vary", {"batch_size": [{"lr": 0.1}]}),
+        f"at {TINY}.vary.batch_size[0]: a variant of batch_size must set 'batch_size' itself",
+    ),
+    "coupled setting out of range": (
+        setting(f"{TINY}.vary", {"batch_size": [{"batch_size": 32, "lr": -1}]}),
+        f"at {TINY}.vary.batch_size[0].lr: -1 is out of range; allowed: value > 0",
+    ),
+    "variant out of range": (
+        setting(f"{TINY}.vary", {"epochs": [0]}),
+        f"at {TINY}.vary.epochs[0]: 0 is out of range; allowed: value ≥ 1",
+    ),
+    "train_size larger than the training set": (
+        setting(f"{TINY}.settings.train_size", 300),
+        f"at {TINY}.settings.train_size: 300 is larger than the training set of shapes "
+        "(256 images); allowed: value ≤ 256",
+    ),
+    "batch larger than train_size": (
+        setting(f"{TINY}.settings.train_size", 32),
+        f"at {TINY}.settings.batch_size: 64 is larger than train_size (32 images); "
+        "allowed: value ≤ 32",
+    ),
+    "snapshot at the last epoch": (
+        setting(f"{TINY}.settings.snapshot_epochs", [1, 2]),
+        f"at {TINY}.settings.snapshot_epochs: epoch 2 is not before the last epoch (2), which "
+        "is the final model itself; allowed: epochs < 2",
+    ),
+    "unknown analysis name": (
+        setting(f"{TINY}.analyses", ["geometry", "identifiabilty"]),
+        f"at {TINY}.analyses[1]: 'identifiabilty' is not allowed; allowed values: geometry, "
+        "identifiability",
+    ),
+    "unknown identifiability layer": (
+        setting("identifiability.layers", ["encoder", "projecter"]),
+        "at identifiability.layers[1]: 'projecter' is not allowed; allowed: strings matching",
     ),
     "experiment name with a slash": (
         renaming_tiny_to("ti/ny"),

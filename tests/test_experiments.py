@@ -9,6 +9,7 @@ from sslgeom.experiments import (
     format_value,
     grid_points,
     run_id,
+    variants,
 )
 
 EXPERIMENT = {
@@ -102,3 +103,37 @@ def test_factor_values_formats_lists_and_keeps_scalars():
     assert values == {"dataset": "shapes", "strength": 0.5, "seed": 0, "encoder_blocks": "1-2"}
     assert list(values) == ["dataset", "strength", "seed", "encoder_blocks"]
     assert isinstance(values["strength"], float)
+
+
+STAR = {
+    "grid": {"method": ["simclr", "vicreg"], "seed": [0, 1]},
+    "settings": {"strength": 0.5, "optimizer": "adamw", "lr": 0.002},
+    "vary": {"strength": [1.0], "optimizer": [{"optimizer": "sgd", "lr": 0.05}]},
+}
+
+
+def test_vary_crosses_the_base_and_each_variant_with_the_grid():
+    runs = experiment_runs(STAR)
+    assert len(runs) == (1 + 2) * 4
+    assert list(runs)[0] == "strength~0.5/optimizer~adamw/method~simclr/seed~0"
+    assert runs["strength~1/optimizer~adamw/method~vicreg/seed~1"] == {
+        "strength": 1.0,
+        "optimizer": "adamw",
+        "lr": 0.002,
+        "method": "vicreg",
+        "seed": 1,
+    }
+    coupled = runs["strength~0.5/optimizer~sgd/method~simclr/seed~0"]
+    assert (coupled["optimizer"], coupled["lr"], coupled["strength"]) == ("sgd", 0.05, 0.5)
+
+
+def test_variants_lists_the_base_first_then_each_value():
+    assert variants(STAR) == [
+        (None, {}),
+        (("strength", 0), {"strength": 1.0}),
+        (("optimizer", 0), {"optimizer": "sgd", "lr": 0.05}),
+    ]
+
+
+def test_factor_columns_include_varied_factors():
+    assert factor_columns(STAR) == ["dataset", "method", "strength", "seed", "optimizer"]

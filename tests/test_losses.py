@@ -1,11 +1,15 @@
-"""The SimCLR loss against a direct per-anchor implementation, and the loss registry."""
+"""The SimCLR, VICReg and Barlow Twins losses against direct loop implementations, and the
+loss registry."""
 
+import inspect
 import math
 
 import pytest
 import torch
+import yaml
+from conftest import REPO
 
-from sslgeom.losses import loss_from_settings, nt_xent
+from sslgeom.losses import LOSSES, barlow_twins, loss_from_settings, nt_xent, vicreg
 
 torch.set_num_threads(1)
 
@@ -80,3 +84,196 @@ def test_loss_from_settings_takes_the_temperature_by_name():
 def test_loss_from_settings_rejects_unknown_method():
     with pytest.raises(ValueError, match="'byol'"):
         loss_from_settings("byol", {"temperature": 0.5})
+
+
+VICREG_WEIGHTS = {
+    "vicreg_invariance_weight": 25.0,
+    "vicreg_variance_weight": 25.0,
+    "vicreg_covariance_weight": 1.0,
+}
+BARLOW_WEIGHTS = {"barlow_off_diagonal_weight": 1 / 32}
+
+
+def column(z: torch.Tensor, j: int) -> list[float]:
+    return [float(row[j]) for row in z]
+
+
+def mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def vicreg_loop(z1, z2, invariance_weight, variance_weight, covariance_weight) -> float:
+    """λ·(1/nd)Σ_i‖z_i − z'_i‖² + Σ_branches [μ·(1/d)Σ_j max(0, 1 − sqrt(Var_j + 1e-4))
+    + ν·(1/d)Σ_{j≠k} Cov_jk²], variances and covariances unbiased, entry by entry."""
+    n, d = z1.shape
+    invariance = sum(float(z1[i, j] - z2[i, j]) ** 2 for i in range(n) for j in range(d)) / (n * d)
+    variance = covariance = 0.0
+    for z in (z1, z2):
+        columns = [column(z, j) for j in range(d)]
+        means = [mean(values) for values in columns]
+
+        def cov(j, k, columns=columns, means=means):
+            return sum(
+                (columns[j][i] - means[j]) * (columns[k][i] - means[k]) for i in range(n)
+            ) / (n - 1)
+
+        variance += sum(max(0.0, 1.0 - math.sqrt(cov(j, j) + 1e-4)) for j in range(d)) / d
+        covariance += sum(cov(j, k) ** 2 for j in range(d) for k in range(d) if j != k) / d
+    return (
+        invariance_weight * invariance + variance_weight * variance + covariance_weight * covariance
+    )
+
+
+def barlow_loop(z1, z2, off_diagonal_weight) -> float:
+    """Σ_i (1 − C_ii)² + λ Σ_{i≠j} C_ij², C the batch cross-correlation of the dimensions
+    standardised with their biased variance + 1e-5 (BatchNorm without affine)."""
+    n, d = z1.shape
+
+    def standardised(z):
+        out = []
+        for j in range(d):
+            values = column(z, j)
+            m = mean(values)
+            std = math.sqrt(mean([(v - m) ** 2 for v in values]) + 1e-5)
+            out.append([(v - m) / std for v in values])
+        return out
+
+    a, b = standardised(z1), standardised(z2)
+    total = 0.0
+    for i in range(d):
+        for j in range(d):
+            c = sum(a[i][k] * b[j][k] for k in range(n)) / n
+            total += (1 - c) ** 2 if i == j else off_diagonal_weight * c**2
+    return total
+
+
+def hadamard_views(batch: int = 8, dim: int = 4) -> torch.Tensor:
+    """``dim`` columns of a Hadamard matrix, all but the constant one: entries ±1, each of
+    mean 0 and biased variance 1, pairwise orthogonal — standardised and decorrelated."""
+    h = torch.ones(1, 1, dtype=torch.float64)
+    while h.shape[0] < batch:
+        h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)])
+    return h[:, 1 : dim + 1].clone()
+
+
+@pytest.mark.parametrize(
+    "weights",
+    [(25.0, 25.0, 1.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0), (2.0, 3.0, 5.0)],
+)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vicreg_matches_loop_reference(weights, seed):
+    z1, z2 = random_pair(seed=seed)
+    z1 = z1 * 0.7  # some dimensions' std below 1 and some above, so the hinge is exercised
+    assert vicreg(z1, z2, *weights).item() == pytest.approx(
+        vicreg_loop(z1, z2, *weights), rel=1e-10
+    )
+
+
+@pytest.mark.parametrize("off_diagonal_weight", [0.0, 5e-3, 1 / 32, 1.0])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_barlow_matches_loop_reference(off_diagonal_weight, seed):
+    z1, z2 = random_pair(seed=seed)
+    assert barlow_twins(z1, z2, off_diagonal_weight).item() == pytest.approx(
+        barlow_loop(z1, z2, off_diagonal_weight), rel=1e-10
+    )
+
+
+def test_vicreg_of_identical_decorrelated_wide_views_is_zero():
+    z = hadamard_views()  # unbiased std sqrt(8/7) > 1, zero covariances, equal views
+    assert vicreg(z, z.clone(), **VICREG_WEIGHTS).item() == 0.0
+
+
+def test_vicreg_invariance_term_is_zero_for_identical_views_and_the_mse_otherwise():
+    z1, z2 = random_pair()
+    only_invariance = {**VICREG_WEIGHTS, "vicreg_variance_weight": 0, "vicreg_covariance_weight": 0}
+    assert vicreg(z1, z1.clone(), **only_invariance).item() == 0.0
+    expected = 25 * ((z1 - z2) ** 2).mean().item()
+    assert vicreg(z1, z2, **only_invariance).item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_vicreg_variance_term_of_collapsed_views():
+    z = torch.ones(6, 5, dtype=torch.float64)  # every dimension constant: std sqrt(ε) = 0.01
+    only_variance = {**VICREG_WEIGHTS, "vicreg_invariance_weight": 0}
+    # Two branches, each 1/d Σ_j max(0, 1 − 0.01) = 0.99; covariances are zero.
+    assert vicreg(z, z.clone(), **only_variance).item() == pytest.approx(25 * 2 * 0.99, rel=1e-12)
+
+
+def test_barlow_of_identical_decorrelated_standardised_views_is_zero_but_for_epsilon():
+    z = hadamard_views()
+    # C = I / (1 + ε): the only residue is d (1 − 1/(1 + ε))² ≈ d ε² from the normalisation.
+    expected = 4 * (1 - 1 / (1 + 1e-5)) ** 2
+    assert barlow_twins(z, z.clone(), 1 / 32).item() == pytest.approx(expected, rel=1e-9)
+    assert barlow_twins(z, z.clone(), 1 / 32).item() < 1e-9
+
+
+def test_barlow_is_invariant_to_the_shift_and_scale_of_each_dimension():
+    z1, z2 = random_pair()
+    scales = torch.arange(1, 6, dtype=torch.float64)
+    # Scales ≥ 1, so the ε added to each variance (≈1e-5 of it) stays negligible.
+    shifted = barlow_twins(z1 * scales + 3.0, z2 * scales.flip(0) - 1.0, 0.1)
+    assert shifted.item() == pytest.approx(barlow_twins(z1, z2, 0.1).item(), rel=1e-4)
+
+
+def test_barlow_penalises_swapped_dimensions_on_the_diagonal_only():
+    z = hadamard_views()
+    swapped = z[:, [1, 0, 2, 3]]  # C_01 = C_10 = 1/(1 + ε), C_00 = C_11 = 0
+    loss = barlow_twins(z, swapped, 0.5).item()
+    c = 1 / (1 + 1e-5)
+    assert loss == pytest.approx(2 * 1 + 2 * (1 - c) ** 2 + 0.5 * 2 * c**2, rel=1e-9)
+
+
+@pytest.mark.parametrize("method", ["vicreg", "barlow"])
+def test_gradients_of_the_peer_losses_flow_to_both_views(method):
+    z1, z2 = (z.requires_grad_() for z in random_pair())
+    settings = {**VICREG_WEIGHTS, **BARLOW_WEIGHTS}
+    loss_from_settings(method, settings)(z1, z2).backward()
+    for z in (z1, z2):
+        assert z.grad is not None
+        assert torch.isfinite(z.grad).all()
+        assert z.grad.abs().sum() > 0
+
+
+def test_loss_from_settings_binds_each_methods_weights_and_ignores_the_others():
+    z1, z2 = random_pair()
+    settings = {
+        "temperature": 0.5,
+        "lr": 3.0,
+        "vicreg_invariance_weight": 2.0,
+        "vicreg_variance_weight": 3.0,
+        "vicreg_covariance_weight": 5.0,
+        "barlow_off_diagonal_weight": 0.25,
+    }
+    assert set(LOSSES) == {"simclr", "vicreg", "barlow"}
+    assert torch.equal(loss_from_settings("simclr", settings)(z1, z2), nt_xent(z1, z2, 0.5))
+    assert torch.equal(
+        loss_from_settings("vicreg", settings)(z1, z2),
+        vicreg(
+            z1,
+            z2,
+            vicreg_invariance_weight=2.0,
+            vicreg_variance_weight=3.0,
+            vicreg_covariance_weight=5.0,
+        ),
+    )
+    assert torch.equal(
+        loss_from_settings("barlow", settings)(z1, z2),
+        barlow_twins(z1, z2, barlow_off_diagonal_weight=0.25),
+    )
+    # Only the chosen method's keys are needed: no temperature for VICReg or Barlow Twins.
+    assert loss_from_settings("barlow", BARLOW_WEIGHTS)(z1, z2).item() == pytest.approx(
+        barlow_twins(z1, z2, 1 / 32).item()
+    )
+    with pytest.raises(KeyError, match="vicreg_covariance_weight"):
+        loss_from_settings("vicreg", {"vicreg_invariance_weight": 1, "vicreg_variance_weight": 1})
+
+
+def test_run_schema_offers_every_loss_with_the_papers_defaults():
+    schema = yaml.safe_load((REPO / "workflow" / "schemas" / "run.schema.yaml").read_text())
+    properties = schema["properties"]
+    assert properties["method"]["enum"] == sorted(LOSSES, key=list(LOSSES).index)
+    for name in LOSSES.values():
+        for parameter in list(inspect.signature(name).parameters)[2:]:
+            assert "default" in properties[parameter], parameter
+    assert properties["vicreg_invariance_weight"]["default"] == 25
+    assert properties["vicreg_variance_weight"]["default"] == 25
+    assert properties["vicreg_covariance_weight"]["default"] == 1

@@ -51,7 +51,7 @@ def train(
     torch.manual_seed(SEED)
     model = build_model(4, [1, 1], projector_depth=2, projector_hidden_dim=16, projector_out_dim=8)
     optimizer = build_optimizer("sgd", model.parameters(), lr=0.1, weight_decay=1e-4)
-    history = pretrain(
+    history, _ = pretrain(
         model=model,
         images=IMAGES,
         augment=StrengthAugmentation(1.0, (16, 16)),

@@ -16,7 +16,7 @@ import copy
 import difflib
 import itertools
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -24,7 +24,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
 from sslgeom.data.mnist import MNIST5K_IMAGES
-from sslgeom.experiments import experiment_runs, format_value
+from sslgeom.experiments import experiment_runs, format_value, variants
 
 CONFIG_SCHEMA = "config.schema.yaml"
 RUN_SCHEMA = "run.schema.yaml"
@@ -88,20 +88,30 @@ def check_config_files(paths: Iterable[Path]) -> None:
 
 @dataclass(frozen=True)
 class RunOrigin:
-    """Where the settings of one run were written: its experiment and its point of the grid."""
+    """Where the settings of one run were written: its experiment, variant and grid point."""
 
     experiment: KeyPath
     grid_index: dict[str, int]
+    variant: tuple[str, int] | None = None
+    overrides: dict = field(default_factory=dict)
 
     def block_of(self, key: str) -> KeyPath:
-        """The path of the mapping that sets ``key``: the experiment's grid or its settings."""
+        """The path of the mapping that sets ``key``: its variant, the grid or the settings."""
+        if key in self.overrides:
+            return self._variant_path()
         return (*self.experiment, "grid" if key in self.grid_index else "settings")
 
     def path_of(self, key: str) -> KeyPath:
-        """The path of ``key``'s value: ``grid.<key>[i]`` if swept, else ``settings.<key>``."""
+        """The path of ``key``'s value: ``vary.<factor>[i]``, ``grid.<key>[i]`` or settings."""
+        if key in self.overrides:
+            coupled = self.overrides.keys() != {self.variant[0]}
+            return (*self._variant_path(), key) if coupled else self._variant_path()
         if key in self.grid_index:
             return (*self.block_of(key), key, self.grid_index[key])
         return (*self.block_of(key), key)
+
+    def _variant_path(self) -> KeyPath:
+        return (*self.experiment, "vary", *self.variant)
 
 
 def _load_schema(path: Path) -> dict:
@@ -140,13 +150,19 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, datasets: dict)
     where = ("experiments", name)
     _check_not_set_twice(where, experiment)
     _check_grid_values_distinct(where, experiment["grid"])
+    _check_variants(where, experiment)
     runs = experiment_runs(experiment)
-    # experiment_runs orders the runs as the Cartesian product of the grid, like _grid_indices.
-    for settings, grid_index in zip(runs.values(), _grid_indices(experiment["grid"]), strict=True):
-        origin = RunOrigin(where, grid_index)
+    # experiment_runs orders the runs variant by variant, each over the grid like _grid_indices.
+    origins = [
+        RunOrigin(where, grid_index, variant, overrides)
+        for variant, overrides in variants(experiment)
+        for grid_index in _grid_indices(experiment["grid"])
+    ]
+    for settings, origin in zip(runs.values(), origins, strict=True):
         _check_run(settings, run_schema, origin)
         _check_dataset_declared(settings, datasets, origin)
         _check_batch_fits(settings, datasets, origin)
+        _check_snapshots_before_end(settings, origin)
     return runs
 
 
@@ -181,6 +197,41 @@ def _check_grid_values_distinct(where: KeyPath, grid: dict[str, list]) -> None:
             first_index[label] = index
 
 
+def _check_variants(where: KeyPath, experiment: dict) -> None:
+    """Each variant changes its factor from the base settings, to a value of its own."""
+    settings, grid = experiment["settings"], experiment["grid"]
+    for factor, values in experiment.get("vary", {}).items():
+        path = (*where, "vary", factor)
+        if factor in grid:
+            raise _error_at(
+                path,
+                f"{factor!r} is also swept in {_dotted((*where, 'grid'))}; "
+                "allowed: sweep it in grid or vary it, not both",
+            )
+        if factor not in settings:
+            raise _error_at(
+                path, f"{factor!r} has no base value; set it in {_dotted((*where, 'settings'))}"
+            )
+        seen = {format_value(settings[factor]): "the base value in settings"}
+        for index, value in enumerate(values):
+            overrides = value if isinstance(value, dict) else {factor: value}
+            if factor not in overrides:
+                raise _error_at((*path, index), f"a variant of {factor} must set {factor!r} itself")
+            swept = [key for key in overrides if key in grid]
+            if swept:
+                raise _error_at(
+                    (*path, index, swept[0]), f"{swept[0]!r} is swept in grid; vary sets it too"
+                )
+            label = format_value(overrides[factor])
+            if label in seen:
+                raise _error_at(
+                    (*path, index),
+                    f"{overrides[factor]!r} repeats {seen[label]}; each variant must change "
+                    f"{factor} to a value of its own",
+                )
+            seen[label] = f"{factor}[{index}]"
+
+
 def _check_run(settings: dict, run_schema: dict, origin: RunOrigin) -> None:
     """Check one run's merged settings, blaming the settings or grid entry the user wrote."""
     error = _schema_error(settings, run_schema)
@@ -210,13 +261,32 @@ def _check_dataset_declared(settings: dict, datasets: dict, origin: RunOrigin) -
 
 
 def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+    """The run's training subset exists, and holds at least one batch."""
     dataset, batch_size = settings["dataset"], settings["batch_size"]
     n_train = training_set_size(dataset, datasets[dataset])
-    if batch_size > n_train:
+    train_size = settings["train_size"]
+    if train_size is not None and train_size > n_train:
+        raise _error_at(
+            origin.path_of("train_size"),
+            f"{train_size} is larger than the training set of {dataset} ({n_train} images); "
+            f"allowed: value ≤ {n_train}",
+        )
+    used = train_size or n_train
+    if batch_size > used:
+        what = "train_size" if train_size else f"the training set of {dataset}"
         raise _error_at(
             origin.path_of("batch_size"),
-            f"{batch_size} is larger than the training set of {dataset} ({n_train} images); "
-            f"allowed: value ≤ {n_train}",
+            f"{batch_size} is larger than {what} ({used} images); allowed: value ≤ {used}",
+        )
+
+
+def _check_snapshots_before_end(settings: dict, origin: RunOrigin) -> None:
+    late = [epoch for epoch in settings["snapshot_epochs"] if epoch >= settings["epochs"]]
+    if late:
+        raise _error_at(
+            origin.path_of("snapshot_epochs"),
+            f"epoch {late[0]} is not before the last epoch ({settings['epochs']}), which is the "
+            f"final model itself; allowed: epochs < {settings['epochs']}",
         )
 
 

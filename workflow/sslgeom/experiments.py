@@ -3,6 +3,12 @@
 An experiment in the config has ``settings`` (one value per run parameter) and
 a ``grid`` (a list of values per swept parameter). Each point of the grid's
 Cartesian product is a run whose id reads like ``dataset~shapes/strength~0.5/seed~0``.
+
+An experiment may also ``vary`` factors one at a time around its settings (a star design):
+each value under ``vary.<factor>`` is a variant of the settings that changes that factor alone
+(a mapping value also changes settings coupled to it, e.g. ``{optimizer: sgd, lr: 0.05}``).
+The base settings and every variant are crossed with the grid; the run ids of such an
+experiment name every varied factor, so ``optimizer~sgd/batch_size~256/method~vicreg/seed~0``.
 """
 
 import itertools
@@ -28,19 +34,35 @@ def grid_points(grid: dict[str, list]) -> list[dict]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
+def variants(experiment: dict) -> list[tuple[tuple[str, int] | None, dict]]:
+    """The base settings and each one-factor variant: (``(factor, index)`` or None, overrides)."""
+    found = [(None, {})]
+    for factor, values in experiment.get("vary", {}).items():
+        for index, value in enumerate(values):
+            found.append(((factor, index), value if isinstance(value, dict) else {factor: value}))
+    return found
+
+
 def experiment_runs(experiment: dict) -> dict[str, dict]:
-    """Run id → full settings of that run: the experiment's settings plus the grid point."""
+    """Run id → full settings of that run: the experiment's settings, its variant, the grid point.
+
+    Runs are ordered variant by variant (the base first), each over the grid's points.
+    """
     settings = experiment.get("settings", {})
+    varied = list(experiment.get("vary", {}))
     runs = {}
-    for point in grid_points(experiment["grid"]):
-        runs[run_id(point)] = {**settings, **point}
+    for _, overrides in variants(experiment):
+        variant_settings = {**settings, **overrides}
+        for point in grid_points(experiment["grid"]):
+            factors = {key: variant_settings[key] for key in varied} | point
+            runs[run_id(factors)] = {**variant_settings, **point}
     return runs
 
 
 def factor_columns(experiment: dict) -> list[str]:
     """The columns that identify a run in tidy tables: the reported factors, then swept ones."""
-    swept = [key for key in experiment["grid"] if key not in REPORTED_FACTORS]
-    return [*REPORTED_FACTORS, *swept]
+    swept = [*experiment["grid"], *experiment.get("vary", {})]
+    return [*REPORTED_FACTORS, *(key for key in swept if key not in REPORTED_FACTORS)]
 
 
 def factor_values(settings: dict, columns: list[str]) -> dict:

@@ -29,7 +29,82 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
     return F.cross_entropy(logits, partners)
 
 
-LOSSES = {"simclr": nt_xent}
+VICREG_EPSILON = 1e-4  # ε inside the variance term's standard deviation (Bardes et al. 2022)
+VICREG_STD_TARGET = 1.0  # γ, the standard deviation each dimension is pushed up to
+BARLOW_EPSILON = 1e-5  # added to each dimension's batch variance, as nn.BatchNorm1d does
+
+
+def _off_diagonal(matrix: Tensor) -> Tensor:
+    """The d(d − 1) off-diagonal entries of a square ``matrix``, flattened."""
+    return matrix[~torch.eye(matrix.shape[0], dtype=torch.bool, device=matrix.device)]
+
+
+def vicreg(
+    z1: Tensor,
+    z2: Tensor,
+    vicreg_invariance_weight: float,
+    vicreg_variance_weight: float,
+    vicreg_covariance_weight: float,
+) -> Tensor:
+    """VICReg, Variance-Invariance-Covariance Regularization (Bardes, Ponce, LeCun 2022,
+    arXiv 2105.04906, eq. 6 and Algorithm 1).
+
+    For n × d batches Z = ``z1`` and Z' = ``z2``, with λ, μ, ν the three weights::
+
+        ℓ = λ s(Z, Z') + μ [v(Z) + v(Z')] + ν [c(Z) + c(Z')]
+        s(Z, Z') = 1/(n d) Σ_i ‖z_i − z'_i‖²                  (mean squared error)
+        v(Z) = 1/d Σ_j max(0, γ − sqrt(Var(z^j) + ε))         (γ = 1, ε = 1e-4)
+        c(Z) = 1/d Σ_{i≠j} C(Z)_ij²,  C(Z) = 1/(n − 1) Σ_i (z_i − z̄)(z_i − z̄)ᵀ
+
+    Var is the unbiased variance of dimension j over the batch. The invariance term
+    is the mean squared error of Algorithm 1 (eq. 5 without its 1/d), the scale the
+    paper's weights λ = μ = 25, ν = 1 were tuned for; the two branches' variance and
+    covariance terms are summed, as in eq. 6.
+    """
+    invariance = F.mse_loss(z1, z2)
+    variance = z1.new_zeros(())
+    covariance = z1.new_zeros(())
+    for z in (z1, z2):
+        n, d = z.shape
+        std = torch.sqrt(z.var(dim=0) + VICREG_EPSILON)
+        variance = variance + F.relu(VICREG_STD_TARGET - std).mean()
+        centred = z - z.mean(dim=0)
+        cov = centred.T @ centred / (n - 1)
+        covariance = covariance + _off_diagonal(cov).pow(2).sum() / d
+    return (
+        vicreg_invariance_weight * invariance
+        + vicreg_variance_weight * variance
+        + vicreg_covariance_weight * covariance
+    )
+
+
+def barlow_twins(z1: Tensor, z2: Tensor, barlow_off_diagonal_weight: float) -> Tensor:
+    """Barlow Twins' redundancy-reduction loss (Zbontar et al. 2021, arXiv 2103.03230,
+    eqs. 1–2 and Algorithm 1).
+
+    Each dimension of each branch is standardised over the batch, as a BatchNorm
+    without affine parameters does, z̃^j = (z^j − mean) / sqrt(Var(z^j) + ε) with the
+    biased variance and ε = 1e-5; the d × d cross-correlation of the branches is
+    C = Z̃ᵀ Z̃' / n, the Pearson correlation of eq. 2 up to ε; and with
+    λ = ``barlow_off_diagonal_weight``::
+
+        ℓ = Σ_i (1 − C_ii)² + λ Σ_i Σ_{j≠i} C_ij²
+
+    The first term makes the two views' embeddings agree dimension by dimension, the
+    second decorrelates the dimensions (redundancy reduction).
+    """
+    n = z1.shape[0]
+    z1, z2 = (
+        (z - z.mean(dim=0)) / torch.sqrt(z.var(dim=0, unbiased=False) + BARLOW_EPSILON)
+        for z in (z1, z2)
+    )
+    c = z1.T @ z2 / n
+    on_diagonal = (1 - torch.diagonal(c)).pow(2).sum()
+    off_diagonal = _off_diagonal(c).pow(2).sum()
+    return on_diagonal + barlow_off_diagonal_weight * off_diagonal
+
+
+LOSSES = {"simclr": nt_xent, "vicreg": vicreg, "barlow": barlow_twins}
 
 
 def loss_from_settings(method: str, settings: dict) -> Callable[[Tensor, Tensor], Tensor]:

@@ -12,12 +12,13 @@ from sslgeom.device import resolve_device
 from sslgeom.embed import embed_split, embed_views
 from sslgeom.geometry_run import run_geometry
 from sslgeom.losses import loss_from_settings
-from sslgeom.models import SSLModel, build_model
+from sslgeom.models import SSLModel, build_model, scale_weights
 from sslgeom.train import (
     build_optimizer,
     pretrain,
     save_atomically,
     settings_fingerprint,
+    training_subset,
 )
 
 
@@ -48,14 +49,16 @@ def pretrain_run(
     device = resolve_device(device_name)
     dataset = load_dataset(dataset_path)
     torch.manual_seed(settings["seed"])
-    images = torch.from_numpy(dataset.train_images).to(device)
+    subset = training_subset(len(dataset.train_images), settings["train_size"])
+    images = torch.from_numpy(dataset.train_images[subset]).to(device)
     model = model_from_settings(settings, images.shape[-1]).to(device)
+    scale_weights(model, settings["init_scale"])
     optimizer = build_optimizer(
         settings["optimizer"], model.parameters(), settings["lr"], settings["weight_decay"]
     )
     print(f"pretraining {run_name}: {settings} on {device} with {threads} thread(s)")
     try:
-        history = pretrain(
+        history, snapshots = pretrain(
             model=model,
             images=images,
             augment=StrengthAugmentation(settings["strength"], tuple(images.shape[1:3])),
@@ -67,6 +70,7 @@ def pretrain_run(
             warmup_epochs=settings["warmup_epochs"],
             checkpoint_path=checkpoint_path,
             fingerprint=settings_fingerprint(settings),
+            snapshot_epochs=tuple(settings["snapshot_epochs"]),
         )
     except FloatingPointError as err:
         raise FloatingPointError(
@@ -80,6 +84,7 @@ def pretrain_run(
             "epoch": settings["epochs"],
             "settings": settings,
             "in_channels": images.shape[-1],
+            "snapshots": snapshots,
         },
         model_path,
     )
@@ -87,7 +92,8 @@ def pretrain_run(
     checkpoint_path.unlink(missing_ok=True)
 
 
-def load_model(model_path: str, device: torch.device) -> SSLModel:
+def load_models(model_path: str, device: torch.device) -> dict[int | str, SSLModel]:
+    """The final model (key ``"final"``) and each snapshot (key: its epoch) of ``model.pt``."""
     try:
         state = torch.load(model_path, map_location=device, weights_only=False)
     except Exception as err:
@@ -95,9 +101,17 @@ def load_model(model_path: str, device: torch.device) -> SSLModel:
             f"cannot read the checkpoint {model_path} ({err}); rebuild it with "
             f"`snakemake --cores 1 --forcerun pretrain {model_path}`"
         ) from err
-    model = model_from_settings(state["settings"], state["in_channels"]).to(device)
-    model.load_state_dict(state["model"])
-    return model.eval()
+    weights = {"final": state["model"], **state.get("snapshots", {})}
+    models = {}
+    for key, model_state in weights.items():
+        model = model_from_settings(state["settings"], state["in_channels"]).to(device)
+        model.load_state_dict(model_state)
+        models[key] = model.eval()
+    return models
+
+
+def load_model(model_path: str, device: torch.device) -> SSLModel:
+    return load_models(model_path, device)["final"]
 
 
 def embed_run(
@@ -110,7 +124,8 @@ def embed_run(
 ) -> None:
     """Write the run's embeddings.npz (layout in DESIGN.md, "Artifacts")."""
     device = resolve_device(device_name)
-    model = load_model(model_path, device)
+    models = load_models(model_path, device)
+    model = models.pop("final")
     dataset = load_dataset(dataset_path)
     batch = options["batch_size"]
     view_images = dataset.test_images[: options["n_view_images"]]
@@ -118,6 +133,9 @@ def embed_run(
     arrays = {"train_labels": dataset.train_labels, "test_labels": dataset.test_labels}
     for split, images in (("train", dataset.train_images), ("test", dataset.test_images)):
         arrays |= {f"{split}_{k}": v for k, v in embed_split(model, images, batch).items()}
+        for epoch, snapshot in models.items():
+            layers = embed_split(snapshot, images, batch)
+            arrays |= {f"epoch{epoch}_{split}_{k}": v for k, v in layers.items()}
     for prefix, view_strength in (("views", strength), ("refviews", options["reference_strength"])):
         augment = StrengthAugmentation(view_strength, size)
         layers = embed_views(
@@ -131,6 +149,7 @@ def embed_run(
             "latent_names": np.array(dataset.latent_names),
         }
     arrays["layers"] = np.array(model.layer_names)
+    arrays["snapshot_epochs"] = np.array(sorted(models), dtype=np.int64)
     save_npz_atomically(arrays, Path(output_path))
     print(f"embedded {len(model.layer_names)} layers: {', '.join(model.layer_names)}")
 

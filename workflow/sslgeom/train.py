@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -22,6 +23,17 @@ from sslgeom.augment import StrengthAugmentation, to_float_images
 
 def settings_fingerprint(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def training_subset(n_images: int, size: int | None) -> np.ndarray:
+    """Sorted indices of ``size`` training images (all when None).
+
+    The subset depends on nothing but the two numbers, so every run of a size trains on the
+    same images, and a smaller subset lies inside every larger one.
+    """
+    if size is None:
+        return np.arange(n_images)
+    return np.sort(np.random.default_rng(0).permutation(n_images)[:size])
 
 
 def build_optimizer(name: str, parameters, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -114,11 +126,14 @@ def pretrain(
     warmup_epochs: int,
     checkpoint_path: Path,
     fingerprint: str,
+    snapshot_epochs: tuple[int, ...] = (),
     log=print,
-) -> list[dict]:
-    """Train for ``epochs`` epochs, resuming from ``checkpoint_path``; returns the epoch history.
+) -> tuple[list[dict], dict[int, dict]]:
+    """Train for ``epochs`` epochs, resuming from ``checkpoint_path``.
 
-    The RNG must be seeded by the caller; its state is saved and restored with each checkpoint.
+    Returns the epoch history and the snapshots: epoch → a CPU copy of the model's state after
+    that epoch, for each of ``snapshot_epochs``. The RNG must be seeded by the caller; its state
+    is saved and restored with each checkpoint, and so are the snapshots taken so far.
     """
     steps_per_epoch = len(images) // batch_size
     if steps_per_epoch == 0:
@@ -128,13 +143,13 @@ def pretrain(
     def lr_of_step(step: int) -> float:
         return learning_rate(step, total_steps, warmup_epochs * steps_per_epoch, base_lr)
 
-    history, start = [], 0
+    history, snapshots, start = [], {}, 0
     state = load_checkpoint(checkpoint_path, fingerprint, log)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
-        history, start = state["history"], state["epoch"]
+        history, snapshots, start = state["history"], state["snapshots"], state["epoch"]
         log(f"resuming from {checkpoint_path} after epoch {start}/{epochs}")
     for epoch in range(start + 1, epochs + 1):
         started = time.perf_counter()
@@ -164,6 +179,10 @@ def pretrain(
             f"epoch {epoch}/{epochs}  loss {loss:.4f}  lr {row['lr']:.2e}  "
             f"{seconds:.1f} s  {row['views_per_s']:.0f} views/s"
         )
+        if epoch in snapshot_epochs:
+            snapshots[epoch] = {
+                name: value.detach().cpu().clone() for name, value in model.state_dict().items()
+            }
         save_atomically(
             {
                 "model": model.state_dict(),
@@ -171,8 +190,9 @@ def pretrain(
                 "rng": get_rng_state(),
                 "epoch": epoch,
                 "history": history,
+                "snapshots": snapshots,
                 "fingerprint": fingerprint,
             },
             checkpoint_path,
         )
-    return history
+    return history, snapshots

@@ -1,11 +1,19 @@
 """Encoder + projector models."""
 
+import torch
 from torch import Tensor, nn
 
 from sslgeom.models.projector import Projector, projector_layer_names
 from sslgeom.models.resnet import ResNet
 
-__all__ = ["Projector", "ResNet", "SSLModel", "build_model", "projector_layer_names"]
+__all__ = [
+    "Projector",
+    "ResNet",
+    "SSLModel",
+    "build_model",
+    "projector_layer_names",
+    "scale_weights",
+]
 
 
 class SSLModel(nn.Module):
@@ -37,3 +45,11 @@ def build_model(
     encoder = ResNet(encoder_width, encoder_blocks, in_channels)
     projector = Projector(encoder.out_dim, projector_depth, projector_hidden_dim, projector_out_dim)
     return SSLModel(encoder, projector)
+
+
+@torch.no_grad()
+def scale_weights(model: nn.Module, scale: float) -> None:
+    """Multiply every convolution and linear weight by ``scale`` (the initialisation scale)."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d | nn.Linear):
+            module.weight.mul_(scale)

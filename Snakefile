@@ -16,6 +16,7 @@ include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/geometry.smk"
+include: "workflow/rules/identifiability.smk"
 include: "workflow/rules/figures.smk"
 
 

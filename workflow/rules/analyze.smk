@@ -15,7 +15,7 @@ rule analyze_run:
         mem_mb=4000,
         runtime=20,
     params:
-        options=config["analysis"],
+        options=analysis_options,
     script:
         "../scripts/analyze_run.py"
 

@@ -11,17 +11,30 @@ try:
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
-FIGURES = [
+CORE_FIGURES = [
     "augmentations",
     "probe_vs_strength",
     "invariance_vs_strength",
     "spectra",
     "rank_vs_strength",
     "training_curves",
-    "jacobian_spectra",
-    "tangent_sensitivity_vs_strength",
-    "tangent_angles",
 ]
+ANALYSIS_FIGURES = {
+    "geometry": [
+        "jacobian_spectra",
+        "tangent_sensitivity_vs_strength",
+        "tangent_angles",
+    ],
+    "identifiability": [
+        "similarity_heatmap",
+        "similarity_vs_factor",
+        "convergence_over_epochs",
+    ],
+}
+ANALYSIS_TABLES = {
+    "geometry": ["geometry"],
+    "identifiability": ["similarity", "convergence"],
+}
 PROJECTOR_SIZE_FACTORS = {"projector_depth", "projector_hidden_dim"}
 
 
@@ -35,8 +48,12 @@ def run_settings(wildcards):
     return RUNS[wildcards.exp][wildcards.run]
 
 
+def experiment_factors_of(exp):
+    return factor_columns(config["experiments"][exp])
+
+
 def experiment_factors(wildcards):
-    return factor_columns(config["experiments"][wildcards.exp])
+    return experiment_factors_of(wildcards.exp)
 
 
 def figure_options(options):
@@ -76,14 +93,37 @@ def per_run_factors(wildcards):
     ]
 
 
+def experiment_analyses(exp):
+    return config["experiments"][exp]["analyses"]
+
+
+def uses_shapes(exp):
+    return any(settings["dataset"] == "shapes" for settings in RUNS[exp].values())
+
+
 def experiment_figures(exp):
     """The figures that the experiment's data can fill."""
-    figures = list(FIGURES)
-    if any(settings["dataset"] == "shapes" for settings in RUNS[exp].values()):
+    figures = list(CORE_FIGURES)
+    for analysis in experiment_analyses(exp):
+        figures += ANALYSIS_FIGURES[analysis]
+    if uses_shapes(exp):
         figures.append("latent_r2_by_layer")
-    if PROJECTOR_SIZE_FACTORS & set(config["experiments"][exp]["grid"]):
+        if "identifiability" in experiment_analyses(exp):
+            figures.append("latent_recovery")
+    if PROJECTOR_SIZE_FACTORS & set(experiment_factors_of(exp)):
         figures.append("projector_size")
     return figures
+
+
+def analysis_options(wildcards):
+    """The core analysis options; latent recovery also by kernel ridge and MCC where the
+    experiment asks for identifiability."""
+    options = dict(config["analysis"])
+    if "identifiability" in experiment_analyses(wildcards.exp):
+        options["kernel_ridge_images"] = config["identifiability"][
+            "kernel_ridge_images"
+        ]
+    return options
 
 
 def all_targets():
@@ -95,5 +135,8 @@ def all_targets():
     ] + [
         f"results/{exp}/{table}.csv"
         for exp in RUNS
-        for table in ("metrics", "geometry")
+        for table in [
+            "metrics",
+            *(t for a in experiment_analyses(exp) for t in ANALYSIS_TABLES[a]),
+        ]
     ]

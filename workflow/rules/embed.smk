@@ -18,6 +18,7 @@ rule embed:
     params:
         strength=lambda wildcards: run_settings(wildcards)["strength"],
         options=config["embedding"],
+        snapshot_train_images=config["identifiability"]["fit_images"],
         device=config["compute"]["device"],
     script:
         "../scripts/embed.py"

@@ -124,6 +124,34 @@ TABLE_FIGURES = {
         "subcategory": "Projector size",
         "options": {},
     },
+    "similarity_heatmap": {
+        "table": "similarity",
+        "module": "identifiability_plots",
+        "plot": "plot_similarity_heatmap",
+        "subcategory": "Identifiability",
+        "options": {},
+    },
+    "similarity_vs_factor": {
+        "table": "similarity",
+        "module": "identifiability_plots",
+        "plot": "plot_similarity_vs_factor",
+        "subcategory": "Identifiability",
+        "options": {},
+    },
+    "latent_recovery": {
+        "table": "metrics",
+        "module": "identifiability_plots",
+        "plot": "plot_latent_recovery",
+        "subcategory": "Identifiability",
+        "options": {},
+    },
+    "convergence_over_epochs": {
+        "table": "convergence",
+        "module": "identifiability_plots",
+        "plot": "plot_convergence_over_epochs",
+        "subcategory": "Identifiability",
+        "options": {},
+    },
 }
 
 
@@ -151,6 +179,7 @@ for figure, spec in TABLE_FIGURES.items():
             mem_mb=2000,
             runtime=5,
         params:
+            module=spec.get("module", "plots"),
             plot=spec["plot"],
             options=figure_options(spec["options"]),
         script:

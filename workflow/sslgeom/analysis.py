@@ -1,11 +1,23 @@
 """The core per-run analyses: probes, invariance and spectra of every layer."""
 
+import functools
+
 import numpy as np
 
 from sslgeom.artifacts import load_npz, write_rows
-from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_PERIODS
+from sslgeom.data.shapes import (
+    CATEGORICAL_LATENTS,
+    CONTENT_LATENTS,
+    LATENT_PERIODS,
+    STYLE_LATENTS,
+)
 from sslgeom.metrics.invariance import invariance, mean_view_cosine
-from sslgeom.metrics.latents import latent_r2_by_name
+from sslgeom.metrics.latents import (
+    kernel_ridge_r2,
+    latent_r2_by_name,
+    mean_correlation_coefficient,
+    regression_targets,
+)
 from sslgeom.metrics.probes import knn_accuracy, linear_probe_accuracy
 from sslgeom.metrics.spectrum import alpha_req, participation_ratio, rankme, singular_values
 
@@ -32,20 +44,36 @@ def layer_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) 
     }
 
 
-def latent_metrics(embeddings: dict[str, np.ndarray], layer: str) -> dict:
-    """Held-out linear R² of every generating latent, for data whose latents are known."""
+def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) -> dict:
+    """Latent recovery, for data whose latents are known: held-out linear R² of every latent;
+    where ``options`` give ``kernel_ridge_images``, also its kernel-ridge R² and the MCC of the
+    content and of the style latents."""
     if "train_latents" not in embeddings:
         return {}
-    r2 = latent_r2_by_name(
-        embeddings[f"train_{layer}"],
+    train_z, test_z = embeddings[f"train_{layer}"], embeddings[f"test_{layer}"]
+    names = embeddings["latent_names"].tolist()
+    by_name = functools.partial(
+        latent_r2_by_name,
+        train_z,
         embeddings["train_latents"],
-        embeddings[f"test_{layer}"],
+        test_z,
         embeddings["test_latents"],
-        embeddings["latent_names"].tolist(),
+        names,
         LATENT_PERIODS,
         CATEGORICAL_LATENTS,
     )
-    return {f"latent_r2_{name}": value for name, value in r2.items()}
+    metrics = {f"latent_r2_{name}": value for name, value in by_name().items()}
+    if options.get("kernel_ridge_images") is None:
+        return metrics
+    kernel = functools.partial(kernel_ridge_r2, max_train=options["kernel_ridge_images"])
+    metrics |= {f"latent_r2_kernel_{name}": v for name, v in by_name(score=kernel).items()}
+    targets = regression_targets(
+        embeddings["test_latents"], names, LATENT_PERIODS, CATEGORICAL_LATENTS
+    )
+    for group, latents in (("content", CONTENT_LATENTS), ("style", STYLE_LATENTS)):
+        group_targets = np.column_stack([targets[name] for name in latents])
+        metrics[f"mcc_{group}"] = mean_correlation_coefficient(test_z, group_targets)
+    return metrics
 
 
 def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, options: dict) -> None:
@@ -56,7 +84,9 @@ def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, opti
     )
     metric_rows, spectrum_rows = [], []
     for layer in embeddings["layers"].tolist():
-        metrics = layer_metrics(embeddings, layer, options) | latent_metrics(embeddings, layer)
+        metrics = layer_metrics(embeddings, layer, options) | latent_metrics(
+            embeddings, layer, options
+        )
         metric_rows += [{"layer": layer, "metric": k, "value": v} for k, v in metrics.items()]
         values = singular_values(embeddings[f"test_{layer}"], center=True)
         spectrum_rows += [

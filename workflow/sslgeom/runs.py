@@ -120,9 +120,14 @@ def embed_run(
     output_path: str,
     strength: float,
     options: dict,
+    snapshot_train_images: int,
     device_name: str,
 ) -> None:
-    """Write the run's embeddings.npz (layout in DESIGN.md, "Artifacts")."""
+    """Write the run's embeddings.npz (layout in DESIGN.md, "Artifacts").
+
+    Each snapshot is embedded as ``epoch{e}_{split}_{layer}`` on the test split and on the first
+    ``snapshot_train_images`` training images (those the identifiability analysis fits on).
+    """
     device = resolve_device(device_name)
     models = load_models(model_path, device)
     model = models.pop("final")
@@ -134,7 +139,7 @@ def embed_run(
     for split, images in (("train", dataset.train_images), ("test", dataset.test_images)):
         arrays |= {f"{split}_{k}": v for k, v in embed_split(model, images, batch).items()}
         for epoch, snapshot in models.items():
-            layers = embed_split(snapshot, images, batch)
+            layers = embed_split(snapshot, images[:snapshot_train_images], batch)
             arrays |= {f"epoch{epoch}_{split}_{k}": v for k, v in layers.items()}
     for prefix, view_strength in (("views", strength), ("refviews", options["reference_strength"])):
         augment = StrengthAugmentation(view_strength, size)

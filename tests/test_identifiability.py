@@ -1,0 +1,82 @@
+"""Tests for sslgeom.identifiability: every pair of runs and every snapshot, from embeddings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import ortho_group
+
+from sslgeom.artifacts import save_npz_atomically
+from sslgeom.identifiability import compare_runs
+from sslgeom.metrics.similarity import SIMILARITY_METRICS
+
+LAYERS = ["encoder", "projector"]
+OPTIONS = {"layers": LAYERS, "knn_k": 5, "ridge_alpha": 1.0, "fit_images": 60, "null_seed": 0}
+N_TRAIN, N_TEST, DIMS, FINAL_EPOCH = 80, 50, 6, 3
+RUN_FACTORS = [
+    {"method": "simclr", "seed": 0},
+    {"method": "simclr", "seed": 1},
+    {"method": "barlow", "seed": 0},
+]
+
+
+def write_embeddings(path, features: dict[int, np.ndarray], snapshot_epochs: list[int]) -> str:
+    """An embeddings.npz whose every layer at ``epoch`` holds ``features[epoch]`` (train rows
+    first), the final model's under the unprefixed names."""
+    arrays = {"snapshot_epochs": np.array(snapshot_epochs)}
+    for epoch, values in features.items():
+        prefix = "" if epoch == FINAL_EPOCH else f"epoch{epoch}_"
+        for layer in LAYERS:
+            arrays[f"{prefix}train_{layer}"] = values[:N_TRAIN]
+            arrays[f"{prefix}test_{layer}"] = values[N_TRAIN:]
+    save_npz_atomically(arrays, path)
+    return str(path)
+
+
+@pytest.fixture
+def compared(tmp_path):
+    """Run 1 is run 0 rotated and scaled at every epoch; run 2 is unrelated noise."""
+    rng = np.random.default_rng(0)
+    rotation = ortho_group.rvs(DIMS, random_state=1)
+    epochs = [1, FINAL_EPOCH]
+    first = {epoch: rng.standard_normal((N_TRAIN + N_TEST, DIMS)) for epoch in epochs}
+    runs = [
+        first,
+        {epoch: 3 * values @ rotation for epoch, values in first.items()},
+        {epoch: rng.standard_normal((N_TRAIN + N_TEST, DIMS)) for epoch in epochs},
+    ]
+    paths = [write_embeddings(tmp_path / f"{i}.npz", run, [1]) for i, run in enumerate(runs)]
+    similarity, convergence = compare_runs(
+        ["r0", "r1", "r2"], paths, [FINAL_EPOCH] * 3, RUN_FACTORS, OPTIONS, log=lambda _: None
+    )
+    return pd.DataFrame(similarity), pd.DataFrame(convergence)
+
+
+def test_every_pair_layer_and_metric_has_one_row(compared):
+    similarity, _ = compared
+    assert len(similarity) == 3 * len(LAYERS) * len(SIMILARITY_METRICS)
+    pairs = similarity.groupby(["run_a", "run_b"])["differs_in"].first().to_dict()
+    assert pairs == {("r0", "r1"): "seed", ("r0", "r2"): "method", ("r1", "r2"): "method+seed"}
+    assert {"method_a", "seed_a", "method_b", "seed_b", "null"} <= set(similarity.columns)
+
+
+def test_rotated_scaled_copy_is_identical_and_unrelated_run_is_near_null(compared):
+    similarity, _ = compared
+    values = similarity.set_index(["run_a", "run_b", "layer", "metric"])["value"]
+    for layer in LAYERS:
+        for metric in SIMILARITY_METRICS:
+            expected = 1.0 if metric.endswith(("cka", "knn")) else 0.99
+            assert values["r0", "r1", layer, metric] == pytest.approx(expected, abs=0.01)
+        assert abs(values["r0", "r2", layer, "debiased_cka"]) < 0.1
+    nulls = similarity.query("run_a == 'r0' and run_b == 'r1'")
+    assert (nulls["null"] < 0.3).all(), "a shuffled copy must not look identical"
+
+
+def test_convergence_compares_snapshots_to_final_and_seed_pairs_only(compared):
+    _, convergence = compared
+    to_final = convergence.query("comparison == 'to_final'")
+    assert set(to_final["epoch"]) == {1, FINAL_EPOCH}
+    at_final = to_final.query("epoch == @FINAL_EPOCH and metric == 'linear_cka'")
+    assert at_final["value"].to_numpy() == pytest.approx(1.0)
+    across = convergence.query("comparison == 'across_seeds'")
+    assert set(zip(across["run_a"], across["run_b"], strict=True)) == {("r0", "r1")}
+    assert len(across) == 2 * len(LAYERS) * len(SIMILARITY_METRICS)

@@ -1,0 +1,29 @@
+rule identifiability:
+    input:
+        per_run_files("embeddings.npz"),
+    output:
+        similarity=report(
+            "results/{exp}/similarity.csv",
+            caption="../report/similarity_table.rst",
+            category="Tables",
+        ),
+        convergence="results/{exp}/convergence.csv",
+    log:
+        "results/{exp}/logs/identifiability.log",
+    benchmark:
+        "results/{exp}/benchmarks/identifiability.tsv"
+    conda:
+        "../../envs/sslgeom.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=60,
+    params:
+        run_ids=lambda wildcards: list(RUNS[wildcards.exp]),
+        final_epochs=lambda wildcards: [
+            settings["epochs"] for settings in RUNS[wildcards.exp].values()
+        ],
+        factors=per_run_factors,
+        options=config["identifiability"],
+    script:
+        "../scripts/identifiability.py"

@@ -5,7 +5,7 @@ rule make_dataset:
     log:
         "results/logs/data/{dataset}.log",
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/training.yaml"
     threads: 1
     resources:
         mem_mb=lambda wildcards: (

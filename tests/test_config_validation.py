@@ -43,6 +43,14 @@ def sweeping_encoder_blocks_flat(config: dict) -> None:
     experiment["grid"]["encoder_blocks"] = [1, 2]
 
 
+def training_on_cifar10_with(n_train: int):
+    def mutate(config: dict) -> None:
+        config["datasets"]["cifar10"] = {"n_train": n_train}
+        config["experiments"]["tiny"]["grid"]["dataset"] = ["cifar10"]
+
+    return mutate
+
+
 RUN_KEYS = (
     "allowed keys: barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
     "encoder_width, epochs, init_scale, lr,"
@@ -51,8 +59,8 @@ BAD_CONFIGS = {
     "unknown top-level key": (
         setting("experimentz", {}),
         "config error at top level: unknown key 'experimentz' (did you mean 'experiments'?); "
-        "allowed keys: analysis, compute, datasets, embedding, experiments, geometry, "
-        "identifiability",
+        "allowed keys: analysis, compute, data_cache_dir, datasets, embedding, experiments, "
+        "geometry, identifiability",
     ),
     "unknown run setting": (
         setting(f"{TINY}.settings.epochz", 3),
@@ -102,7 +110,8 @@ BAD_CONFIGS = {
     ),
     "unknown dataset": (
         setting(f"{TINY}.grid.dataset", ["cifar"]),
-        f"at {TINY}.grid.dataset[0]: 'cifar' is not allowed; allowed values: shapes, mnist5k",
+        f"at {TINY}.grid.dataset[0]: 'cifar' is not allowed; "
+        "allowed values: shapes, mnist5k, cifar10, cifar100, stl10",
     ),
     "unknown method": (
         setting(f"{TINY}.settings.method", "byol"),
@@ -133,6 +142,19 @@ BAD_CONFIGS = {
         setting("datasets.mnist5k.n_test", 4990),
         f"at {TINY}.settings.batch_size: 64 is larger than the training set of mnist5k "
         "(10 images); allowed: value ≤ 10",
+    ),
+    "batch larger than the cifar10 training set": (
+        training_on_cifar10_with(n_train=32),
+        f"at {TINY}.settings.batch_size: 64 is larger than the training set of cifar10 "
+        "(32 images); allowed: value ≤ 32",
+    ),
+    "more cifar10 images than the split has": (
+        setting("datasets.cifar10", {"n_test": 10001}),
+        "at datasets.cifar10.n_test: 10001 is out of range; allowed: 1 ≤ value ≤ 10000",
+    ),
+    "data cache of the wrong type": (
+        setting("data_cache_dir", 3),
+        "at data_cache_dir: 3 has the wrong type; expected string or null",
     ),
     "factor in settings and grid": (
         setting(f"{TINY}.settings.seed", 3),

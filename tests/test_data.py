@@ -269,11 +269,11 @@ def test_missing_sidecar_raises_value_error(tmp_path, small_shapes):
 
 
 def test_build_dataset_dispatches_to_the_builders():
-    assert set(DATASET_BUILDERS) == {"shapes", "mnist5k"}
+    assert set(DATASET_BUILDERS) == {"shapes", "mnist5k", "cifar10", "cifar100", "stl10"}
     built = build_dataset("shapes", n_train=10, n_test=5, seed=4, size=16)
     assert built.train_images.shape == (10, 16, 16, 3)
 
 
 def test_build_dataset_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"'cifar'.*mnist5k, shapes"):
+    with pytest.raises(ValueError, match=r"'cifar'.*cifar10, cifar100, mnist5k, shapes, stl10"):
         build_dataset("cifar")

@@ -9,7 +9,7 @@ rule analyze_run:
     benchmark:
         "results/{exp}/benchmarks/analyze/{run}.tsv"
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -34,7 +34,7 @@ rule collect_table:
     wildcard_constraints:
         table="metrics|spectra|train_log|geometry|jacobian_spectrum",
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -3,6 +3,7 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from sslgeom.config import ConfigError, check_config_files, validate_config
+from sslgeom.data import DOWNLOADED_DATASETS
 from sslgeom.experiments import factor_columns, factor_values
 
 try:

@@ -5,11 +5,15 @@ rule make_dataset:
     log:
         "results/logs/data/{dataset}.log",
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/training.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=lambda wildcards: (
+            4000 if wildcards.dataset in DOWNLOADED_DATASETS else 2000
+        ),
+        runtime=lambda wildcards: (
+            120 if wildcards.dataset in DOWNLOADED_DATASETS else 10
+        ),
     params:
         options=lambda wildcards: config["datasets"][wildcards.dataset],
     script:

@@ -9,7 +9,7 @@ rule embed:
     benchmark:
         "results/{exp}/benchmarks/embed/{run}.tsv"
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/training.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -12,7 +12,7 @@ rule figure_augmentations:
     log:
         "results/{exp}/logs/figures/augmentations.log",
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/training.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -173,7 +173,7 @@ for figure, spec in TABLE_FIGURES.items():
         log:
             f"results/{{exp}}/logs/figures/{figure}.log",
         conda:
-            "../../envs/sslgeom.yaml"
+            "../../envs/analysis.yaml"
         threads: 1
         resources:
             mem_mb=2000,

@@ -10,7 +10,7 @@ rule geometry:
     benchmark:
         "results/{exp}/benchmarks/geometry/{run}.tsv"
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/training.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -13,7 +13,7 @@ rule identifiability:
     benchmark:
         "results/{exp}/benchmarks/identifiability.tsv"
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=8000,

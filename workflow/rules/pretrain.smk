@@ -9,7 +9,7 @@ rule pretrain:
     benchmark:
         "results/{exp}/benchmarks/pretrain/{run}.tsv"
     conda:
-        "../../envs/sslgeom.yaml"
+        "../../envs/training.yaml"
     threads: config["compute"]["train_threads"]
     resources:
         mem_mb=config["compute"]["train_mem_mb"],

@@ -1,25 +1,49 @@
-"""Datasets: procedurally rendered shapes with known latents, and a 5 000-image MNIST subset."""
+"""Datasets: procedurally rendered shapes with known latents, a 5 000-image MNIST subset, and
+CIFAR-10, CIFAR-100 and STL-10 downloaded into a cache folder."""
 
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
+from sslgeom.data.cifar import CIFAR10, CIFAR100, load_cifar
+from sslgeom.data.download import resolve_cache_dir
 from sslgeom.data.io import Dataset, load_dataset, save_dataset
 from sslgeom.data.mnist import make_mnist5k
 from sslgeom.data.shapes import make_shapes
+from sslgeom.data.stl10 import make_stl10
 
-__all__ = ["DATASET_BUILDERS", "Dataset", "build_dataset", "load_dataset", "save_dataset"]
+__all__ = [
+    "DATASET_BUILDERS",
+    "DOWNLOADED_DATASETS",
+    "Dataset",
+    "build_dataset",
+    "load_dataset",
+    "save_dataset",
+]
 
 DATASET_BUILDERS: dict[str, Callable[..., Dataset]] = {
     "shapes": make_shapes,
     "mnist5k": make_mnist5k,
+    "cifar10": partial(load_cifar, CIFAR10),
+    "cifar100": partial(load_cifar, CIFAR100),
+    "stl10": make_stl10,
 }
+# The builders that download an archive and so take a ``cache_dir``.
+DOWNLOADED_DATASETS = frozenset({"cifar10", "cifar100", "stl10"})
 
 
-def build_dataset(name: str, **params: Any) -> Dataset:
-    """Build the dataset registered under ``name`` with the builder's keyword ``params``."""
+def build_dataset(name: str, cache_dir: str | Path | None = None, **params: Any) -> Dataset:
+    """Build the dataset registered under ``name`` with the builder's keyword ``params``.
+
+    Downloaded datasets keep their archives in ``cache_dir`` (see
+    :func:`sslgeom.data.download.resolve_cache_dir` for the default); the others ignore it.
+    """
     try:
         builder = DATASET_BUILDERS[name]
     except KeyError:
         known = ", ".join(sorted(DATASET_BUILDERS))
         raise ValueError(f"unknown dataset {name!r}; known datasets: {known}") from None
+    if name in DOWNLOADED_DATASETS:
+        params["cache_dir"] = resolve_cache_dir(cache_dir)
     return builder(**params)

@@ -143,3 +143,10 @@ def _read_arrays(npz_path: Path) -> dict[str, np.ndarray]:
     if missing:
         raise ValueError(_unusable_message(npz_path, f"arrays missing: {', '.join(missing)}"))
     return arrays
+
+
+def first_n(array: np.ndarray, n: int, key: str, dataset: str) -> np.ndarray:
+    """The first ``n`` items of ``array``; ValueError naming ``key`` if there are fewer."""
+    if not 1 <= n <= len(array):
+        raise ValueError(f"{dataset}: {key}={n} must be between 1 and {len(array)}")
+    return array[:n]

@@ -72,6 +72,9 @@ EOF
 
 start_daemons() {
   install -d -o munge -g munge -m 0755 /run/munge
+  if [ ! -s /etc/munge/munge.key ]; then # the package's postinst normally creates it
+    runuser -u munge -- /usr/sbin/mungekey --create --keyfile=/etc/munge/munge.key
+  fi
   runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid
   /usr/sbin/slurmctld
   /usr/sbin/slurmd

@@ -140,24 +140,34 @@ def cluster_run(slurm_cluster, tmp_path_factory):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 300
-        while not checkpoint.exists():
-            assert first.poll() is None, f"Snakemake ended early:\n{first_log.read_text()}"
-            assert time.monotonic() < deadline, "no checkpoint after 300 s"
-            time.sleep(0.1)
-        running = subprocess.run(
-            ["squeue", "--noheader", "--states=RUNNING", "--format=%i %k"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.split("\n")
-        cancelled = [line.split()[0] for line in running if " rule_pretrain_" in line]
-        assert len(cancelled) == 1, running
-        subprocess.run(["scancel", cancelled[0]], check=True)
-        first.wait(timeout=300)
+        try:
+            deadline = time.monotonic() + 300
+            while not checkpoint.exists():
+                assert first.poll() is None, f"Snakemake ended early:\n{first_log.read_text()}"
+                assert time.monotonic() < deadline, "no checkpoint after 300 s"
+                time.sleep(0.1)
+            running = subprocess.run(
+                ["squeue", "--noheader", "--states=RUNNING", "--format=%i %k"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split("\n")
+            cancelled = [line.split()[0] for line in running if " rule_pretrain_" in line]
+            assert len(cancelled) == 1, running
+            subprocess.run(["scancel", cancelled[0]], check=True)
+            first.wait(timeout=300)
+        finally:
+            if first.poll() is None:  # a failed check above: stop it (it cancels its jobs)
+                first.terminate()
+                first.wait(timeout=120)
     first_jobs = slurm_jobs(SUBMITTED.findall(first_log.read_text()))
     rerun = subprocess.run(
-        cluster_command(workdir), cwd=workdir, env=environment(), capture_output=True, text=True
+        cluster_command(workdir),
+        cwd=workdir,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     rerun_log = rerun.stdout + rerun.stderr
     return {

@@ -1,8 +1,12 @@
 """Embed one run's train/test images and augmented views at every layer."""
 
+import torch
+
 from sslgeom.logs import redirect_output_to
 from sslgeom.runs import embed_run
 
+# the job's cores only: torch would otherwise take every core of a shared cluster node
+torch.set_num_threads(snakemake.threads)
 with redirect_output_to(snakemake.log[0]):
     embed_run(
         model_path=snakemake.input.model,

@@ -1,0 +1,104 @@
+"""Arithmetic efficiency: achieved FLOP/s of a training step over the machine's matmul peak.
+
+    python benchmarks/arithmetic_efficiency.py [--steps 6] [--threads N]
+
+The FLOPs of one training step of the default run (forward and backward of encoder and
+projector, both views of a batch) are counted with ``torch.utils.flop_counter``; the step
+(batched augmentation, forward, backward, optimizer) is timed as the project runs it. The peak
+is the best FLOP/s of a 4096² matmul in the same process and dtype. fp32 always; bf16
+(autocast on the step, a bf16 matmul for the peak) too, where the CPU has native bf16.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).parent))
+from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
+
+from sslgeom.augment import to_float_images  # noqa: E402
+
+MATMUL_SIZE = 4096
+
+
+def matmul_peak(dtype: torch.dtype, repeats: int = 5) -> float:
+    """Best FLOP/s of an n × n matmul."""
+    a, b = (torch.randn(MATMUL_SIZE, MATMUL_SIZE).to(dtype) for _ in range(2))
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - started)
+    return 2 * MATMUL_SIZE**3 / best
+
+
+def training_step(parts, batch: torch.Tensor, autocast_dtype: torch.dtype | None) -> torch.Tensor:
+    model, augment, loss_fn, optimizer = parts
+    views = torch.cat([augment(batch), augment(batch)])
+    with torch.autocast("cpu", dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        z = model(views)
+    loss = loss_fn(*z.float().chunk(2))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def step_flops(parts, batch: torch.Tensor) -> int:
+    with FlopCounterMode(display=False) as counter:
+        training_step(parts, batch, None)
+    return counter.get_total_flops()
+
+
+def step_seconds(parts, batch, autocast_dtype, steps: int) -> float:
+    training_step(parts, batch, autocast_dtype)  # warm-up
+    started = time.perf_counter()
+    for _ in range(steps):
+        training_step(parts, batch, autocast_dtype)
+    return (time.perf_counter() - started) / steps
+
+
+def has_native_bf16() -> bool:
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    settings = default_run_settings()
+    batch = to_float_images(training_images(settings["batch_size"]))
+    parts = training_parts(settings, channels_last=True)
+    flops = step_flops(parts, batch)
+    print(
+        f"default run: batch {settings['batch_size']} (×2 views), {flops / 1e9:.2f} GFLOP per "
+        f"training step; {args.threads} threads; CPU capability "
+        f"{torch.backends.cpu.get_cpu_capability()}"
+    )
+    dtypes = [("fp32", torch.float32, None)]
+    if has_native_bf16():
+        dtypes.append(("bf16", torch.bfloat16, torch.bfloat16))
+    else:
+        print("bf16: this CPU has no native bf16 (avx512_bf16/amx_bf16), not measured")
+    for name, dtype, autocast_dtype in dtypes:
+        peak = matmul_peak(dtype)
+        seconds = step_seconds(parts, batch, autocast_dtype, args.steps)
+        achieved = flops / seconds
+        print(
+            f"{name}: step {seconds * 1e3:.0f} ms, achieved {achieved / 1e9:.1f} GFLOP/s, "
+            f"{MATMUL_SIZE}² matmul peak {peak / 1e9:.1f} GFLOP/s, "
+            f"efficiency {100 * achieved / peak:.1f}%"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,15 +1,20 @@
 """Arithmetic efficiency: achieved FLOP/s of a training step over the machine's matmul peak.
 
-    python benchmarks/arithmetic_efficiency.py [--steps 6] [--threads N]
+    python benchmarks/arithmetic_efficiency.py [--steps 6] [--cores N]
 
 The FLOPs of one training step of the default run (forward and backward of encoder and
 projector, both views of a batch) are counted with ``torch.utils.flop_counter``; the step
 (batched augmentation, forward, backward, optimizer) is timed as the project runs it. The peak
 is the best FLOP/s of a 4096² matmul in the same process and dtype. fp32 always; bf16
 (autocast on the step, a bf16 matmul for the peak) too, where the CPU has native bf16.
+
+Two layouts of the ``--cores`` cores: one process with N threads, and N one-thread processes
+stepping at the same time, as ``snakemake --cores N`` runs N one-thread training jobs side by
+side (their FLOP/s summed; the peak is the matmul's with N threads either way).
 """
 
 import argparse
+import multiprocessing
 import os
 import sys
 import time
@@ -64,6 +69,34 @@ def step_seconds(parts, batch, autocast_dtype, steps: int) -> float:
     return (time.perf_counter() - started) / steps
 
 
+def concurrent_step_seconds(settings, threads, autocast_dtype, steps, processes) -> float:
+    """Mean step time of ``processes`` training processes stepping at the same time."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    workers = [
+        context.Process(
+            target=_worker_step_seconds,
+            args=(settings, threads, autocast_dtype, steps, barrier, results),
+        )
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    times = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    return sum(times) / processes
+
+
+def _worker_step_seconds(settings, threads, autocast_dtype, steps, barrier, results) -> None:
+    torch.set_num_threads(threads)
+    batch = to_float_images(training_images(settings["batch_size"]))
+    parts = training_parts(settings, channels_last=True)
+    training_step(parts, batch, autocast_dtype)
+    barrier.wait()
+    results.put(step_seconds(parts, batch, autocast_dtype, steps))
+
+
 def has_native_bf16() -> bool:
     flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     return "avx512_bf16" in flags or "amx_bf16" in flags
@@ -72,16 +105,16 @@ def has_native_bf16() -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--cores", type=int, default=os.cpu_count())
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.cores)
     settings = default_run_settings()
     batch = to_float_images(training_images(settings["batch_size"]))
     parts = training_parts(settings, channels_last=True)
     flops = step_flops(parts, batch)
     print(
         f"default run: batch {settings['batch_size']} (×2 views), {flops / 1e9:.2f} GFLOP per "
-        f"training step; {args.threads} threads; CPU capability "
+        f"training step; {args.cores} cores; CPU capability "
         f"{torch.backends.cpu.get_cpu_capability()}"
     )
     dtypes = [("fp32", torch.float32, None)]
@@ -89,15 +122,22 @@ def main() -> None:
         dtypes.append(("bf16", torch.bfloat16, torch.bfloat16))
     else:
         print("bf16: this CPU has no native bf16 (avx512_bf16/amx_bf16), not measured")
+    layouts = [(1, args.cores)] + ([(args.cores, 1)] if args.cores > 1 else [])
     for name, dtype, autocast_dtype in dtypes:
         peak = matmul_peak(dtype)
-        seconds = step_seconds(parts, batch, autocast_dtype, args.steps)
-        achieved = flops / seconds
-        print(
-            f"{name}: step {seconds * 1e3:.0f} ms, achieved {achieved / 1e9:.1f} GFLOP/s, "
-            f"{MATMUL_SIZE}² matmul peak {peak / 1e9:.1f} GFLOP/s, "
-            f"efficiency {100 * achieved / peak:.1f}%"
-        )
+        print(f"{name}: {MATMUL_SIZE}² matmul peak on {args.cores} cores {peak / 1e9:.1f} GFLOP/s")
+        for processes, threads in layouts:
+            if processes == 1:
+                seconds = step_seconds(parts, batch, autocast_dtype, args.steps)
+            else:
+                seconds = concurrent_step_seconds(
+                    settings, threads, autocast_dtype, args.steps, processes
+                )
+            achieved = processes * flops / seconds
+            print(
+                f"  {processes} process(es) × {threads} thread(s): step {seconds * 1e3:.0f} ms, "
+                f"achieved {achieved / 1e9:.1f} GFLOP/s, efficiency {100 * achieved / peak:.1f}%"
+            )
 
 
 if __name__ == "__main__":

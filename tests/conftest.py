@@ -17,14 +17,24 @@ CORE_METRICS = [
 ]
 
 
-def snakemake_command(*args: str, workdir: Path) -> list[str]:
+def snakemake_command(*args: str, workdir: Path, snakefile: Path = REPO / "Snakefile") -> list[str]:
     """Snakemake on this repository's Snakefile with ``workdir`` as its working directory."""
-    snakefile = str(REPO / "Snakefile")
-    return [sys.executable, "-m", "snakemake", "--snakefile", snakefile, "-d", str(workdir), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "-d",
+        str(workdir),
+        *args,
+    ]
 
 
-def snakemake(*args: str, workdir: Path, check: bool = True) -> subprocess.CompletedProcess:
-    command = snakemake_command(*args, workdir=workdir)
+def snakemake(
+    *args: str, workdir: Path, check: bool = True, snakefile: Path = REPO / "Snakefile"
+) -> subprocess.CompletedProcess:
+    command = snakemake_command(*args, workdir=workdir, snakefile=snakefile)
     result = subprocess.run(command, capture_output=True, text=True, cwd=workdir)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")

@@ -1,10 +1,12 @@
 """The whole DAG through Snakemake on a tiny config: outputs, no-op reruns, one-figure redraws."""
 
+import re
 import shutil
 
 import pandas as pd
 import pytest
-from conftest import CORE_METRICS, TINY_CONFIG, snakemake
+import yaml
+from conftest import CORE_METRICS, REPO, TINY_CONFIG, snakemake
 
 FIGURES = [
     "augmentations",
@@ -99,6 +101,57 @@ def test_one_figure_is_redrawn_without_training_or_embedding(finished_run):
     assert "rule figure_spectra:" in log
     for upstream in ("pretrain", "embed", "analyze_run", "collect_table", "make_dataset"):
         assert f"rule {upstream}:" not in log
+
+
+def planned_jobs(result) -> dict[str, int]:
+    """Rule → job count from the "Job stats" table of a dry run (empty: nothing to do)."""
+    log = result.stdout + result.stderr
+    if "Nothing to be done" in log:
+        return {}
+    table = log.split("Job stats:", 1)[1].split("total", 1)[0]
+    return {rule: int(count) for rule, count in re.findall(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_changing_an_analysis_option_reruns_only_analyses_and_figures(finished_run):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config["analysis"]["knn_k"] = 5
+    (finished_run / "changed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    jobs = planned_jobs(snakemake("-n", "--configfile", "changed.yaml", workdir=finished_run))
+    assert jobs["analyze_run"] == 4
+    rerun = {rule for rule in jobs if rule not in ("all", "analyze_run", "collect_table")}
+    assert rerun and all(rule.startswith("figure_") for rule in rerun), jobs
+    assert "figure_augmentations" not in rerun and "figure_tangent_angles" not in rerun
+
+
+def test_editing_a_figures_code_redraws_only_the_figures_drawn_with_it(finished_run, tmp_path):
+    """The workflow and library copied, one plotting function edited: only its figures rerun."""
+    edited = tmp_path / "edited"
+    shutil.copytree(REPO / "workflow", edited / "workflow")
+    shutil.copytree(REPO / "envs", edited / "envs")
+    shutil.copy(REPO / "Snakefile", edited / "Snakefile")
+    plots = edited / "workflow" / "sslgeom" / "plots.py"
+    source = plots.read_text()
+
+    def dry_run_after(function: str, edit: str) -> dict[str, int]:
+        plots.write_text(source.replace(f"def {function}(", edit.format(function), 1))
+        result = snakemake(
+            "-n",
+            "--configfile",
+            "config.yaml",
+            workdir=finished_run,
+            snakefile=edited / "Snakefile",
+        )
+        return planned_jobs(result)
+
+    assert dry_run_after("plot_training_curves", "# a comment\ndef {}(") == {}
+    edit = "def {}(\n    _edited: int,"
+    assert dry_run_after("plot_training_curves", edit) == {"all": 1, "figure_training_curves": 1}
+    # the Jacobian spectra are drawn by plot_spectra too
+    assert dry_run_after("plot_spectra", edit) == {
+        "all": 1,
+        "figure_spectra": 1,
+        "figure_jacobian_spectra": 1,
+    }
 
 
 def test_report_has_every_figure_with_its_caption(finished_run):

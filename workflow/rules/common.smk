@@ -2,6 +2,7 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
+from sslgeom.code_fingerprint import code_fingerprint
 from sslgeom.config import ConfigError, check_config_files, validate_config
 from sslgeom.data import DOWNLOADED_DATASETS
 from sslgeom.experiments import factor_columns, factor_values
@@ -37,6 +38,7 @@ ANALYSIS_TABLES = {
     "identifiability": ["similarity", "convergence"],
 }
 PROJECTOR_SIZE_FACTORS = {"projector_depth", "projector_hidden_dim"}
+LIBRARY = Path(workflow.basedir) / "workflow" / "sslgeom"
 
 
 wildcard_constraints:
@@ -60,6 +62,12 @@ def experiment_factors(wildcards):
 def figure_options(options):
     """Params function: a figure's fixed options plus the experiment's factor columns."""
     return lambda wildcards: {"factors": experiment_factors(wildcards), **options}
+
+
+def figure_code(*functions):
+    """Params value that changes when the figure's drawing code ("module.function" in the
+    library, and what it uses) changes, so that editing it redraws that figure only."""
+    return code_fingerprint(LIBRARY, [*functions, "plots.save_figure"])
 
 
 def dataset_file(wildcards):

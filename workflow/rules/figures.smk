@@ -22,6 +22,7 @@ rule figure_augmentations:
         n_images=4,
         n_views=2,
         seed=0,
+        code=figure_code("plots.plot_augmentations", "augment.example_views"),
     script:
         "../scripts/plot_augmentations.py"
 
@@ -182,5 +183,6 @@ for figure, spec in TABLE_FIGURES.items():
             module=spec.get("module", "plots"),
             plot=spec["plot"],
             options=figure_options(spec["options"]),
+            code=figure_code(f"{spec.get('module', 'plots')}.{spec['plot']}"),
         script:
             "../scripts/plot_table.py"

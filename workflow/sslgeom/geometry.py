@@ -19,7 +19,6 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, jacrev, vmap
 
 from sslgeom.augment import views
 from sslgeom.metrics.spectrum import rankme, singular_values
@@ -30,22 +29,26 @@ from sslgeom.metrics.spectrum import rankme, singular_values
 def projector_jacobians(projector: nn.Module, h: Tensor, chunk_size: int = 256) -> Tensor:
     """The projector Jacobian J(h) = ∂g/∂h at each row of ``h`` (N × d_z × d_h).
 
-    The Jacobian of Cosentino et al. 2022 (arXiv 2205.06926), batched with ``torch.func``:
-    ``vmap(jacrev(g))`` over the rows, ``chunk_size`` rows at a time. The projector is evaluated
-    in eval mode, so BatchNorm uses its running statistics and each sample's Jacobian does not
-    depend on the rest of the batch; every submodule's mode is restored afterwards. The result
-    has the dtype and device of ``h`` and carries no autograd graph.
+    The Jacobian of Cosentino et al. 2022 (arXiv 2205.06926). The projector is evaluated in
+    eval mode, so BatchNorm uses its running statistics and each output row depends on its own
+    input row only: the gradient of output j summed over the rows is row j of every row's
+    Jacobian, so d_z backward passes give them all, ``chunk_size`` rows at a time. Plain
+    scalar backward passes rather than ``torch.func`` or batched gradients, whose first use
+    imports TorchDynamo or symbolic shapes (about 1 s, far more than the Jacobians cost).
+    Every submodule's mode is restored afterwards. The result has the dtype and device of
+    ``h`` and carries no autograd graph.
     """
-    state = {
-        name: tensor.detach()
-        for name, tensor in (*projector.named_parameters(), *projector.named_buffers())
-    }
-
-    def project_one(h_row: Tensor) -> Tensor:
-        return functional_call(projector, state, (h_row[None],)).squeeze(0)
-
-    with _evaluating(projector):
-        return vmap(jacrev(project_one), chunk_size=chunk_size)(h.detach())
+    chunks = []
+    with _evaluating(projector), torch.enable_grad():
+        for rows in h.detach().split(chunk_size):
+            rows = rows.clone().requires_grad_(True)
+            z = projector(rows)
+            rows_of_jacobian = [
+                torch.autograd.grad(z[:, j].sum(), rows, retain_graph=True)[0]
+                for j in range(z.shape[1])
+            ]
+            chunks.append(torch.stack(rows_of_jacobian, dim=1))
+    return torch.cat(chunks)
 
 
 def jacobian_spectrum_stats(jacobians: Tensor) -> dict[str, np.ndarray | float]:

@@ -24,9 +24,9 @@ class BasicBlock(nn.Module):
             )
 
     def forward(self, x: Tensor) -> Tensor:
-        out = self.bn1(self.conv1(x)).relu()
+        out = self.bn1(self.conv1(x)).relu_()
         out = self.bn2(self.conv2(out))
-        return (out + self.shortcut(x)).relu()
+        return (out + self.shortcut(x)).relu_()
 
 
 class ResNet(nn.Module):
@@ -35,7 +35,7 @@ class ResNet(nn.Module):
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, 1, 1, bias=False),
             nn.BatchNorm2d(width),
-            nn.ReLU(),
+            nn.ReLU(inplace=True),
         )
         stages, channels = [], width
         for index, count in enumerate(blocks):

@@ -1,0 +1,85 @@
+"""Fingerprints of library functions change with their code and with nothing else."""
+
+import textwrap
+
+import pytest
+from conftest import REPO
+
+from sslgeom.code_fingerprint import code_fingerprint
+
+PLOTS = """
+    from sslgeom.style import colour
+
+    SIZE = 3
+
+
+    def helper(x):
+        return x * SIZE
+
+
+    def plot_a(x):
+        return helper(colour(x))
+
+
+    def plot_b(x):
+        return -x
+"""
+STYLE = """
+    def colour(x):
+        return x + 1
+"""
+
+
+def write_package(root, plots=PLOTS, style=STYLE):
+    root.mkdir()
+    (root / "plots.py").write_text(textwrap.dedent(plots))
+    (root / "style.py").write_text(textwrap.dedent(style))
+    return root
+
+
+def fingerprint(root):
+    return code_fingerprint(root, ["plots.plot_a"])
+
+
+@pytest.fixture
+def original(tmp_path):
+    return fingerprint(write_package(tmp_path / "original"))
+
+
+@pytest.mark.parametrize(
+    "plots, style",
+    [
+        (PLOTS.replace("return helper(", "return 2 * helper("), STYLE),  # the function
+        (PLOTS.replace("return x * SIZE", "return x / SIZE"), STYLE),  # a helper it calls
+        (PLOTS.replace("SIZE = 3", "SIZE = 4"), STYLE),  # a constant the helper uses
+        (PLOTS, STYLE.replace("x + 1", "x + 2")),  # a function imported from another module
+    ],
+    ids=["function", "helper", "constant", "imported"],
+)
+def test_changes_with_the_code_it_runs(tmp_path, original, plots, style):
+    assert fingerprint(write_package(tmp_path / "edited", plots, style)) != original
+
+
+@pytest.mark.parametrize(
+    "plots",
+    [
+        PLOTS.replace("return -x", "return +x"),  # another figure's function
+        PLOTS.replace("def helper(x):", "def helper(x):  # a comment"),
+        PLOTS.replace("return x * SIZE", "return (x *\n            SIZE)"),  # formatting
+    ],
+    ids=["other function", "comment", "formatting"],
+)
+def test_ignores_other_functions_comments_and_formatting(tmp_path, original, plots):
+    assert fingerprint(write_package(tmp_path / "edited", plots)) == original
+
+
+def test_unknown_function_is_an_error(tmp_path):
+    with pytest.raises(LookupError, match="plot_c"):
+        code_fingerprint(write_package(tmp_path / "package"), ["plots.plot_c"])
+
+
+def test_every_figure_of_the_library_has_a_fingerprint():
+    library = REPO / "workflow" / "sslgeom"
+    spectra = code_fingerprint(library, ["plots.plot_spectra"])
+    heatmap = code_fingerprint(library, ["identifiability_plots.plot_similarity_heatmap"])
+    assert len(spectra) == len(heatmap) == 16 and spectra != heatmap

@@ -36,6 +36,7 @@ def train(
     fingerprint: str = FINGERPRINT,
     loss_fn=simclr_loss,
     batch_size: int = BATCH,
+    precision: str = "fp32",
 ):
     """A fresh seeded model and optimizer pretrained by ``pretrain``: (model, history, log lines).
 
@@ -63,6 +64,7 @@ def train(
         warmup_epochs=1,
         checkpoint_path=checkpoint,
         fingerprint=fingerprint,
+        precision=precision,
         log=record,
     )
     return model, history, lines
@@ -208,3 +210,28 @@ def test_failed_save_keeps_the_previous_file_and_no_temporary(tmp_path):
         save_atomically({"x": lambda: None}, path)
     assert [p.name for p in tmp_path.iterdir()] == ["state.pt"]
     assert torch.equal(torch.load(path)["x"], torch.arange(4))
+
+
+def test_bf16_runs_the_model_in_bf16_and_keeps_weights_and_loss_in_fp32(tmp_path, monkeypatch):
+    conv_output_dtypes = set()
+    original_forward = torch.nn.Conv2d.forward
+
+    def recording_forward(self, x):
+        output = original_forward(self, x)
+        conv_output_dtypes.add(output.dtype)
+        return output
+
+    monkeypatch.setattr(torch.nn.Conv2d, "forward", recording_forward)
+    model, history, _ = train(tmp_path / "checkpoint.pt", precision="bf16")
+    monkeypatch.undo()
+    assert conv_output_dtypes == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    _, fp32_history, _ = train(tmp_path / "fp32.pt")
+    for bf16_row, fp32_row in zip(history, fp32_history, strict=True):
+        assert math.isfinite(bf16_row["loss"])
+        assert bf16_row["loss"] == pytest.approx(fp32_row["loss"], rel=0.05)
+
+
+def test_unknown_precision_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="fp16"):
+        train(tmp_path / "checkpoint.pt", precision="fp16")

@@ -71,6 +71,7 @@ def pretrain_run(
             checkpoint_path=checkpoint_path,
             fingerprint=settings_fingerprint(settings),
             snapshot_epochs=tuple(settings["snapshot_epochs"]),
+            precision=settings["precision"],
         )
     except FloatingPointError as err:
         raise FloatingPointError(

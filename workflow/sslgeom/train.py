@@ -20,6 +20,8 @@ from torch import Tensor, nn
 from sslgeom.artifacts import write_atomically
 from sslgeom.augment import StrengthAugmentation, to_float_images
 
+AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16}  # per run setting `precision`
+
 
 def settings_fingerprint(settings: dict) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
@@ -93,8 +95,16 @@ def train_epoch(
     lr_of_step: Callable[[int], float],
     first_step: int,
     batch_size: int,
+    precision: str = "fp32",
 ) -> float:
-    """One pass over ``images`` (uint8 NHWC on the device) in shuffled full batches; mean loss."""
+    """One pass over ``images`` (uint8 NHWC on the device) in shuffled full batches; mean loss.
+
+    With ``precision="bf16"`` the model's forward pass runs under bf16 autocast; the loss, the
+    gradients' accumulation into the fp32 weights and the optimizer step stay in fp32.
+    """
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"unknown precision {precision!r}; known: {sorted(AUTOCAST_DTYPES)}")
+    autocast_dtype = AUTOCAST_DTYPES[precision]
     model.train()
     order = torch.randperm(len(images)).to(images.device)
     n_batches = len(images) // batch_size
@@ -103,8 +113,12 @@ def train_epoch(
         for group in optimizer.param_groups:
             group["lr"] = lr_of_step(first_step + index)
         batch = to_float_images(images[order[index * batch_size : (index + 1) * batch_size]])
-        z = model(torch.cat([augment(batch), augment(batch)]))
-        loss = loss_fn(*z.chunk(2))
+        views = torch.cat([augment(batch), augment(batch)])
+        with torch.autocast(
+            images.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
+        ):
+            z = model(views)
+        loss = loss_fn(*z.float().chunk(2))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {loss.item()} at batch {index}")
         optimizer.zero_grad(set_to_none=True)
@@ -127,6 +141,7 @@ def pretrain(
     checkpoint_path: Path,
     fingerprint: str,
     snapshot_epochs: tuple[int, ...] = (),
+    precision: str = "fp32",
     log=print,
 ) -> tuple[list[dict], dict[int, dict]]:
     """Train for ``epochs`` epochs, resuming from ``checkpoint_path``.
@@ -163,6 +178,7 @@ def pretrain(
                 lr_of_step,
                 (epoch - 1) * steps_per_epoch,
                 batch_size,
+                precision,
             )
         except FloatingPointError as err:
             raise FloatingPointError(f"training diverged in epoch {epoch}: {err}") from err

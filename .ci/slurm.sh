@@ -115,6 +115,18 @@ stop_daemons() {
   done
 }
 
+# Removes the configuration files that `up` wrote: with a slurm.conf naming a controller that
+# is gone, every SLURM client (also `scontrol show config`, which the executor plugin runs when
+# Snakemake loads it) retries for about 9 s before failing; without one it fails at once.
+remove_configuration() {
+  local file
+  for file in "$config_dir/slurm.conf" "$config_dir/gres.conf"; do
+    if [ -e "$file" ] && grep -qx "$marker" "$file"; then
+      rm -f "$file"
+    fi
+  done
+}
+
 case "${1:-}" in
 up)
   install_packages
@@ -125,6 +137,7 @@ up)
   ;;
 down)
   stop_daemons
+  remove_configuration
   ;;
 *)
   echo "usage: $0 up|down" >&2

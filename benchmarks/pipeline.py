@@ -60,13 +60,20 @@ def rules_run(log: str) -> list[str]:
 
 
 def benchmark_table(workdir: Path) -> pd.DataFrame:
-    """One row per job with a ``benchmark:`` file: experiment, rule, run, seconds."""
+    """One row per job's ``benchmark:`` file: experiment, rule (its folder), job, seconds."""
     rows = []
-    for path in sorted(workdir.glob("results/*/benchmarks/**/*.tsv")):
-        experiment, _, rule, *run = path.relative_to(workdir / "results").with_suffix("").parts
-        seconds = pd.read_csv(path, sep="\t")["s"].iloc[0]
-        rows.append({"experiment": experiment, "rule": rule, "run": "/".join(run), "s": seconds})
-    return pd.DataFrame(rows)
+    results = workdir / "results"
+    for path in sorted(results.glob("benchmarks/*/*.tsv")):  # shared datasets
+        rows.append(("data", path.parent.name, path.stem, path))
+    for path in sorted(results.glob("*/benchmarks/**/*.tsv")):
+        experiment, _, rule, *job = path.relative_to(results).with_suffix("").parts
+        rows.append((experiment, rule, "/".join(job), path))
+    return pd.DataFrame(
+        [
+            {"experiment": e, "rule": r, "job": j, "s": pd.read_csv(p, sep="\t")["s"].iloc[0]}
+            for e, r, j, p in rows
+        ]
+    )
 
 
 def report_rules(jobs: pd.DataFrame, wall: float, cores: int) -> None:
@@ -75,13 +82,14 @@ def report_rules(jobs: pd.DataFrame, wall: float, cores: int) -> None:
     busy = per_rule["sum"].sum()
     print(
         f"job time {busy:.0f} s over {cores} cores = {busy / cores:.0f} s of the {wall:.0f} s "
-        f"wall; the other {wall - busy / cores:.0f} s: jobs without benchmark files (data, "
-        "tables, figures), Snakemake's own start-up and scheduling, and cores left idle"
+        f"wall; the other {wall - busy / cores:.0f} s: Snakemake's own start-up, DAG and "
+        "scheduling, and cores left idle while the last jobs finish"
     )
 
 
 def report_analysis_cost(jobs: pd.DataFrame) -> None:
-    per_run = jobs.pivot_table(index=["experiment", "run"], columns="rule", values="s")
+    per_run = jobs.pivot_table(index=["experiment", "job"], columns="rule", values="s")
+    per_run = per_run.dropna(subset=["pretrain"])
     analyses = per_run[PER_RUN_ANALYSES].sum(axis=1)
     share = analyses / per_run["pretrain"]
     print(
@@ -122,7 +130,7 @@ def main() -> None:
             jobs = benchmark_table(workdir)
             report_rules(jobs, walls[cores], cores)
             report_analysis_cost(jobs)
-            report_reruns(workdir, jobs["experiment"].iloc[0])
+            report_reruns(workdir, jobs.query("rule == 'pretrain'")["experiment"].iloc[0])
         sys.stdout.flush()
     baseline = args.cores[-1]
     for cores, wall in walls.items():

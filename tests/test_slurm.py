@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,6 +20,7 @@ import yaml
 from conftest import REPO, snakemake_command
 
 SLURM_SCRIPT = REPO / ".ci" / "slurm.sh"
+SLURM_CONF = Path("/etc/slurm/slurm.conf")
 PROFILE = REPO / "profiles" / "slurm"
 CONFIG = REPO / "tests" / "fixtures" / "slurm_config.yaml"
 RUN = "dataset~shapes/strength~0.5/seed~0"
@@ -113,6 +115,8 @@ def slurm_cluster():
         unavailable(f".ci/slurm.sh up failed:\n{up.stdout}\n{up.stderr}")
     yield
     subprocess.run(["bash", str(SLURM_SCRIPT), "down"], check=True)
+    # a slurm.conf left behind would make every later Snakemake start wait for the controller
+    assert not SLURM_CONF.exists() or "sslgeom" not in SLURM_CONF.read_text()
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,8 @@ rule collect_table:
         ),
     log:
         "results/{exp}/logs/collect_{table}.log",
+    benchmark:
+        "results/{exp}/benchmarks/collect_table/{table}.tsv"
     wildcard_constraints:
         table="metrics|spectra|train_log|geometry|jacobian_spectrum",
     conda:

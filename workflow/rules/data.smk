@@ -4,6 +4,8 @@ rule make_dataset:
         meta="results/data/{dataset}.json",
     log:
         "results/logs/data/{dataset}.log",
+    benchmark:
+        "results/benchmarks/data/{dataset}.tsv"
     conda:
         "../../envs/training.yaml"
     threads: 1

@@ -11,6 +11,8 @@ rule figure_augmentations:
         ),
     log:
         "results/{exp}/logs/figures/augmentations.log",
+    benchmark:
+        "results/{exp}/benchmarks/figures/augmentations.tsv"
     conda:
         "../../envs/training.yaml"
     threads: 1
@@ -173,6 +175,8 @@ for figure, spec in TABLE_FIGURES.items():
             ),
         log:
             f"results/{{exp}}/logs/figures/{figure}.log",
+        benchmark:
+            f"results/{{exp}}/benchmarks/figures/{figure}.tsv"
         conda:
             "../../envs/analysis.yaml"
         threads: 1

@@ -1,6 +1,6 @@
 """Arithmetic efficiency: achieved FLOP/s of a training step over the machine's matmul peak.
 
-    python benchmarks/arithmetic_efficiency.py [--steps 6] [--cores N]
+    python benchmarks/arithmetic_efficiency.py [--steps 6] [--cores N] [--encoder-width W]
 
 The FLOPs of one training step of the default run (forward and backward of encoder and
 projector, both views of a batch) are counted with ``torch.utils.flop_counter``; the step
@@ -106,14 +106,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--cores", type=int, default=os.cpu_count())
+    parser.add_argument("--encoder-width", type=int, help="default: the default run's")
     args = parser.parse_args()
     torch.set_num_threads(args.cores)
     settings = default_run_settings()
+    if args.encoder_width is not None:
+        settings["encoder_width"] = args.encoder_width
     batch = to_float_images(training_images(settings["batch_size"]))
     parts = training_parts(settings, channels_last=True)
     flops = step_flops(parts, batch)
     print(
-        f"default run: batch {settings['batch_size']} (×2 views), {flops / 1e9:.2f} GFLOP per "
+        f"default run, encoder width {settings['encoder_width']}: batch {settings['batch_size']} "
+        f"(×2 views), {flops / 1e9:.2f} GFLOP per "
         f"training step; {args.cores} cores; CPU capability "
         f"{torch.backends.cpu.get_cpu_capability()}"
     )

@@ -26,6 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
+from sslgeom import train  # noqa: E402
 from sslgeom.augment import to_float_images  # noqa: E402
 
 MATMUL_SIZE = 4096
@@ -43,40 +44,40 @@ def matmul_peak(dtype: torch.dtype, repeats: int = 5) -> float:
     return 2 * MATMUL_SIZE**3 / best
 
 
-def training_step(parts, batch: torch.Tensor, autocast_dtype: torch.dtype | None) -> torch.Tensor:
+def training_step(parts, batch: torch.Tensor, precision: str) -> torch.Tensor:
     model, augment, loss_fn, optimizer = parts
-    views = torch.cat([augment(batch), augment(batch)])
-    with torch.autocast("cpu", dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        z = model(views)
-    loss = loss_fn(*z.float().chunk(2))
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
+    return train.training_step(model, batch, augment, loss_fn, optimizer, precision)
+
+
+def step_inputs(settings: dict, threads: int) -> tuple:
+    """(batch, training parts) of the run, with torch on ``threads`` threads."""
+    torch.set_num_threads(threads)
+    batch = to_float_images(training_images(settings["batch_size"]))
+    return batch, training_parts(settings, channels_last=True)
 
 
 def step_flops(parts, batch: torch.Tensor) -> int:
     with FlopCounterMode(display=False) as counter:
-        training_step(parts, batch, None)
+        training_step(parts, batch, "fp32")
     return counter.get_total_flops()
 
 
-def step_seconds(parts, batch, autocast_dtype, steps: int) -> float:
-    training_step(parts, batch, autocast_dtype)  # warm-up
+def step_seconds(parts, batch, precision: str, steps: int) -> float:
+    training_step(parts, batch, precision)  # warm-up
     started = time.perf_counter()
     for _ in range(steps):
-        training_step(parts, batch, autocast_dtype)
+        training_step(parts, batch, precision)
     return (time.perf_counter() - started) / steps
 
 
-def concurrent_step_seconds(settings, threads, autocast_dtype, steps, processes) -> float:
+def concurrent_step_seconds(settings, threads, precision, steps, processes) -> float:
     """Mean step time of ``processes`` training processes stepping at the same time."""
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(processes), context.Queue()
     workers = [
         context.Process(
             target=_worker_step_seconds,
-            args=(settings, threads, autocast_dtype, steps, barrier, results),
+            args=(settings, threads, precision, steps, barrier, results),
         )
         for _ in range(processes)
     ]
@@ -88,13 +89,11 @@ def concurrent_step_seconds(settings, threads, autocast_dtype, steps, processes)
     return sum(times) / processes
 
 
-def _worker_step_seconds(settings, threads, autocast_dtype, steps, barrier, results) -> None:
-    torch.set_num_threads(threads)
-    batch = to_float_images(training_images(settings["batch_size"]))
-    parts = training_parts(settings, channels_last=True)
-    training_step(parts, batch, autocast_dtype)
+def _worker_step_seconds(settings, threads, precision, steps, barrier, results) -> None:
+    batch, parts = step_inputs(settings, threads)
+    training_step(parts, batch, precision)
     barrier.wait()
-    results.put(step_seconds(parts, batch, autocast_dtype, steps))
+    results.put(step_seconds(parts, batch, precision, steps))
 
 
 def has_native_bf16() -> bool:
@@ -108,12 +107,10 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count())
     parser.add_argument("--encoder-width", type=int, help="default: the default run's")
     args = parser.parse_args()
-    torch.set_num_threads(args.cores)
     settings = default_run_settings()
     if args.encoder_width is not None:
         settings["encoder_width"] = args.encoder_width
-    batch = to_float_images(training_images(settings["batch_size"]))
-    parts = training_parts(settings, channels_last=True)
+    batch, parts = step_inputs(settings, args.cores)
     flops = step_flops(parts, batch)
     print(
         f"default run, encoder width {settings['encoder_width']}: batch {settings['batch_size']} "
@@ -121,21 +118,24 @@ def main() -> None:
         f"training step; {args.cores} cores; CPU capability "
         f"{torch.backends.cpu.get_cpu_capability()}"
     )
-    dtypes = [("fp32", torch.float32, None)]
+    dtypes = [("fp32", torch.float32)]
     if has_native_bf16():
-        dtypes.append(("bf16", torch.bfloat16, torch.bfloat16))
+        dtypes.append(("bf16", torch.bfloat16))
     else:
         print("bf16: this CPU has no native bf16 (avx512_bf16/amx_bf16), not measured")
     layouts = [(1, args.cores)] + ([(args.cores, 1)] if args.cores > 1 else [])
-    for name, dtype, autocast_dtype in dtypes:
+    for precision, dtype in dtypes:
         peak = matmul_peak(dtype)
-        print(f"{name}: {MATMUL_SIZE}² matmul peak on {args.cores} cores {peak / 1e9:.1f} GFLOP/s")
+        print(
+            f"{precision}: {MATMUL_SIZE}² matmul peak on {args.cores} cores "
+            f"{peak / 1e9:.1f} GFLOP/s"
+        )
         for processes, threads in layouts:
             if processes == 1:
-                seconds = step_seconds(parts, batch, autocast_dtype, args.steps)
+                seconds = step_seconds(parts, batch, precision, args.steps)
             else:
                 seconds = concurrent_step_seconds(
-                    settings, threads, autocast_dtype, args.steps, processes
+                    settings, threads, precision, args.steps, processes
                 )
             achieved = processes * flops / seconds
             print(

@@ -20,9 +20,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
-from sslgeom.train import pretrain  # noqa: E402
+from sslgeom.train import AUTOCAST_DTYPES, pretrain  # noqa: E402
 
-PRECISIONS = ["fp32", "bf16"]
+PRECISIONS = list(AUTOCAST_DTYPES)
 N_TRAIN = 4000
 
 

@@ -8,6 +8,7 @@ never imported, so the Snakefile stays quick to load; formatting and comments do
 """
 
 import ast
+import functools
 import hashlib
 from pathlib import Path
 
@@ -16,8 +17,14 @@ PACKAGE = "sslgeom"
 
 def module_definitions(path: Path) -> dict[str, ast.AST]:
     """Every module-level function, class, assignment and ``sslgeom`` import, by bound name."""
+    return _definitions_in(path.read_text(), str(path))
+
+
+@functools.cache
+def _definitions_in(source: str, filename: str) -> dict[str, ast.AST]:
+    """Cached by the source itself: each figure rule asks for plots.py, parsed once per load."""
     definitions = {}
-    for node in ast.parse(path.read_text(), filename=str(path)).body:
+    for node in ast.parse(source, filename=filename).body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             definitions[node.name] = node
         elif isinstance(node, ast.Assign | ast.AnnAssign):

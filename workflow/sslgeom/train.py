@@ -86,6 +86,37 @@ def load_checkpoint(path: Path, fingerprint: str, log=print) -> dict | None:
     return state
 
 
+def training_step(
+    model: nn.Module,
+    batch: Tensor,
+    augment: StrengthAugmentation,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    optimizer: torch.optim.Optimizer,
+    precision: str = "fp32",
+) -> Tensor:
+    """One optimizer step on two augmented views of ``batch`` (float NCHW); the loss.
+
+    With ``precision="bf16"`` the model's forward pass runs under bf16 autocast; the loss, the
+    gradients' accumulation into the fp32 weights and the optimizer step stay in fp32. A loss
+    that is not finite raises FloatingPointError before any weight changes.
+    """
+    if precision not in AUTOCAST_DTYPES:
+        raise ValueError(f"unknown precision {precision!r}; known: {sorted(AUTOCAST_DTYPES)}")
+    autocast_dtype = AUTOCAST_DTYPES[precision]
+    views = torch.cat([augment(batch), augment(batch)])
+    with torch.autocast(
+        batch.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
+    ):
+        z = model(views)
+    loss = loss_fn(*z.float().chunk(2))
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"loss is {loss.item()}")
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def train_epoch(
     model: nn.Module,
     images: Tensor,
@@ -97,14 +128,8 @@ def train_epoch(
     batch_size: int,
     precision: str = "fp32",
 ) -> float:
-    """One pass over ``images`` (uint8 NHWC on the device) in shuffled full batches; mean loss.
-
-    With ``precision="bf16"`` the model's forward pass runs under bf16 autocast; the loss, the
-    gradients' accumulation into the fp32 weights and the optimizer step stay in fp32.
-    """
-    if precision not in AUTOCAST_DTYPES:
-        raise ValueError(f"unknown precision {precision!r}; known: {sorted(AUTOCAST_DTYPES)}")
-    autocast_dtype = AUTOCAST_DTYPES[precision]
+    """One pass over ``images`` (uint8 NHWC on the device) in shuffled full batches of
+    :func:`training_step`; the mean loss."""
     model.train()
     order = torch.randperm(len(images)).to(images.device)
     n_batches = len(images) // batch_size
@@ -113,18 +138,10 @@ def train_epoch(
         for group in optimizer.param_groups:
             group["lr"] = lr_of_step(first_step + index)
         batch = to_float_images(images[order[index * batch_size : (index + 1) * batch_size]])
-        views = torch.cat([augment(batch), augment(batch)])
-        with torch.autocast(
-            images.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
-        ):
-            z = model(views)
-        loss = loss_fn(*z.float().chunk(2))
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss.item()} at batch {index}")
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach()
+        try:
+            total += training_step(model, batch, augment, loss_fn, optimizer, precision)
+        except FloatingPointError as err:
+            raise FloatingPointError(f"{err} at batch {index}") from err
     return total.item() / n_batches
 
 

@@ -1,6 +1,6 @@
 """Arithmetic efficiency: achieved FLOP/s of a training step over the machine's matmul peak.
 
-    python benchmarks/arithmetic_efficiency.py [--steps 6] [--cores N] [--encoder-width W]
+    python benchmarks/arithmetic_efficiency.py [--steps 6] [--cores N] [--encoders 16/2 8/1]
 
 The FLOPs of one training step of the default run (forward and backward of encoder and
 projector, both views of a batch) are counted with ``torch.utils.flop_counter``; the step
@@ -101,47 +101,84 @@ def has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def encoder_settings(settings: dict, encoder: str) -> dict:
+    """The run's settings with the encoder ``WIDTH/STEM_STRIDE``."""
+    width, stride = (int(part) for part in encoder.split("/"))
+    return settings | {"encoder_width": width, "encoder_stem_stride": stride}
+
+
+def default_encoders(settings: dict) -> list[str]:
+    """The default run's encoder and, if its stem has stride 2, the CIFAR stem (stride 1) at
+    half the width: the same convolution FLOPs."""
+    width, stride = settings["encoder_width"], settings["encoder_stem_stride"]
+    encoders = [f"{width}/{stride}"]
+    if stride == 2 and width % 2 == 0:
+        encoders.append(f"{width // 2}/1")
+    return encoders
+
+
+def measure_encoder(settings: dict, cores: int, steps: int, precisions: dict) -> dict:
+    """Step seconds of each (precision, processes) for one encoder; prints each line."""
+    batch, parts = step_inputs(settings, cores)
+    flops = step_flops(parts, batch)
+    print(
+        f"encoder width {settings['encoder_width']}, stem stride "
+        f"{settings['encoder_stem_stride']}: batch {settings['batch_size']} (×2 views), "
+        f"{flops / 1e9:.2f} GFLOP per training step"
+    )
+    layouts = [(1, cores)] + ([(cores, 1)] if cores > 1 else [])
+    seconds = {}
+    for precision, peak in precisions.items():
+        for processes, threads in layouts:
+            if processes == 1:
+                step = step_seconds(parts, batch, precision, steps)
+            else:
+                step = concurrent_step_seconds(settings, threads, precision, steps, processes)
+            seconds[precision, processes] = step
+            achieved = processes * flops / step
+            print(
+                f"  {precision}, {processes} process(es) × {threads} thread(s): step "
+                f"{step * 1e3:.0f} ms, achieved {achieved / 1e9:.1f} GFLOP/s, efficiency "
+                f"{100 * achieved / peak:.1f}% of the {precision} peak"
+            )
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--cores", type=int, default=os.cpu_count())
-    parser.add_argument("--encoder-width", type=int, help="default: the default run's")
+    parser.add_argument(
+        "--encoders",
+        nargs="+",
+        metavar="WIDTH/STEM_STRIDE",
+        help="encoders to measure side by side (default: the default run's, and the stride-1 "
+        "stem at half its width, which costs the same FLOPs)",
+    )
     args = parser.parse_args()
     settings = default_run_settings()
-    if args.encoder_width is not None:
-        settings["encoder_width"] = args.encoder_width
-    batch, parts = step_inputs(settings, args.cores)
-    flops = step_flops(parts, batch)
-    print(
-        f"default run, encoder width {settings['encoder_width']}: batch {settings['batch_size']} "
-        f"(×2 views), {flops / 1e9:.2f} GFLOP per "
-        f"training step; {args.cores} cores; CPU capability "
-        f"{torch.backends.cpu.get_cpu_capability()}"
-    )
-    dtypes = [("fp32", torch.float32)]
+    torch.set_num_threads(args.cores)
+    print(f"{args.cores} cores; CPU capability {torch.backends.cpu.get_cpu_capability()}")
+    dtypes = {"fp32": torch.float32}
     if has_native_bf16():
-        dtypes.append(("bf16", torch.bfloat16))
+        dtypes["bf16"] = torch.bfloat16
     else:
         print("bf16: this CPU has no native bf16 (avx512_bf16/amx_bf16), not measured")
-    layouts = [(1, args.cores)] + ([(args.cores, 1)] if args.cores > 1 else [])
-    for precision, dtype in dtypes:
-        peak = matmul_peak(dtype)
-        print(
-            f"{precision}: {MATMUL_SIZE}² matmul peak on {args.cores} cores "
-            f"{peak / 1e9:.1f} GFLOP/s"
+    peaks = {precision: matmul_peak(dtype) for precision, dtype in dtypes.items()}
+    for precision, peak in peaks.items():
+        print(f"{precision}: {MATMUL_SIZE}² matmul peak {peak / 1e9:.1f} GFLOP/s")
+    encoders = args.encoders or default_encoders(settings)
+    seconds = {
+        encoder: measure_encoder(encoder_settings(settings, encoder), args.cores, args.steps, peaks)
+        for encoder in encoders
+    }
+    first = encoders[0]
+    for encoder in encoders[1:]:
+        ratios = ", ".join(
+            f"{precision} × {n} process(es) {seconds[encoder][precision, n] / step:.2f}"
+            for (precision, n), step in seconds[first].items()
         )
-        for processes, threads in layouts:
-            if processes == 1:
-                seconds = step_seconds(parts, batch, precision, args.steps)
-            else:
-                seconds = concurrent_step_seconds(
-                    settings, threads, precision, args.steps, processes
-                )
-            achieved = processes * flops / seconds
-            print(
-                f"  {processes} process(es) × {threads} thread(s): step {seconds * 1e3:.0f} ms, "
-                f"achieved {achieved / 1e9:.1f} GFLOP/s, efficiency {100 * achieved / peak:.1f}%"
-            )
+        print(f"step time of encoder {encoder} / encoder {first}: {ratios}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sslgeom.augment import StrengthAugmentation
 from sslgeom.config import validate_config
 from sslgeom.data.shapes import make_shapes
 from sslgeom.losses import loss_from_settings
-from sslgeom.models import build_model
+from sslgeom.runs import model_from_settings
 from sslgeom.train import build_optimizer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,18 +36,12 @@ def training_images(n_images: int) -> torch.Tensor:
 
 
 def training_parts(settings: dict, channels_last: bool):
-    """(model, augmentation, loss, optimizer) of one run; the model fp32, NCHW or channels-last."""
+    """(model, augmentation, loss, optimizer) of one run; the model fp32, channels-last as the
+    pipeline builds it, or NCHW."""
     torch.manual_seed(settings["seed"])
-    model = build_model(
-        encoder_width=settings["encoder_width"],
-        encoder_blocks=settings["encoder_blocks"],
-        projector_depth=settings["projector_depth"],
-        projector_hidden_dim=settings["projector_hidden_dim"],
-        projector_out_dim=settings["projector_out_dim"],
-        in_channels=3,
-    )
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = model_from_settings(settings, in_channels=3)
+    if not channels_last:
+        model = model.to(memory_format=torch.contiguous_format)
     augment = StrengthAugmentation(settings["strength"], (32, 32))
     loss = loss_from_settings(settings["method"], settings)
     optimizer = build_optimizer(

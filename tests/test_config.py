@@ -28,6 +28,7 @@ BAD_CONFIGS = {
         0,
         "projector_hidden_dim",
     ),
+    "stem stride 3": ("experiments.tiny.settings.encoder_stem_stride", 3, "encoder_stem_stride"),
     "unknown dataset": ("experiments.tiny.grid.dataset", ["cifar"], "dataset"),
     "unknown method": ("experiments.tiny.settings.method", "byol", "method"),
     "empty grid list": ("experiments.tiny.grid.seed", [], "seed"),

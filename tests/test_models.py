@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from sslgeom.models import Projector, ResNet, build_model, projector_layer_names
 
@@ -32,6 +33,21 @@ def test_resnet_out_dim_and_output_shape(width, blocks):
 def test_resnet_accepts_one_channel_images():
     encoder = ResNet(4, [1, 1], in_channels=1)
     assert encoder(torch.rand(2, 1, 16, 16)).shape == (2, 8)
+
+
+def forward_flops(encoder: ResNet, images: torch.Tensor) -> int:
+    with FlopCounterMode(display=False) as counter:
+        encoder(images)
+    return counter.get_total_flops()
+
+
+def test_stride_two_stem_halves_the_resolution_and_at_twice_the_width_keeps_the_flops():
+    images = torch.rand(2, 3, 32, 32)
+    narrow, wide = ResNet(8, [1, 1, 1, 1]), ResNet(16, [1, 1, 1, 1], stem_stride=2)
+    assert narrow.stem(images).shape[-2:] == (32, 32)
+    assert wide.stem(images).shape[-2:] == (16, 16)
+    assert wide(images).shape == (2, 128)
+    assert forward_flops(wide, images) == pytest.approx(forward_flops(narrow, images), rel=0.05)
 
 
 @pytest.mark.parametrize(

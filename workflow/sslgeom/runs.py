@@ -31,6 +31,7 @@ def model_from_settings(settings: dict, in_channels: int) -> SSLModel:
         projector_hidden_dim=settings["projector_hidden_dim"],
         projector_out_dim=settings["projector_out_dim"],
         in_channels=in_channels,
+        encoder_stem_stride=settings["encoder_stem_stride"],
     )
     return model.to(memory_format=torch.channels_last)
 

@@ -41,8 +41,9 @@ def build_model(
     projector_hidden_dim: int,
     projector_out_dim: int,
     in_channels: int = 3,
+    encoder_stem_stride: int = 1,
 ) -> SSLModel:
-    encoder = ResNet(encoder_width, encoder_blocks, in_channels)
+    encoder = ResNet(encoder_width, encoder_blocks, in_channels, encoder_stem_stride)
     projector = Projector(encoder.out_dim, projector_depth, projector_hidden_dim, projector_out_dim)
     return SSLModel(encoder, projector)
 

@@ -53,7 +53,7 @@ def training_on_cifar10_with(n_train: int):
 
 RUN_KEYS = (
     "allowed keys: barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
-    "encoder_width, epochs, init_scale, lr,"
+    "encoder_stem_stride, encoder_width, epochs, init_scale, lr,"
 )
 BAD_CONFIGS = {
     "unknown top-level key": (

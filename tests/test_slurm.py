@@ -25,7 +25,7 @@ PROFILE = REPO / "profiles" / "slurm"
 CONFIG = REPO / "tests" / "fixtures" / "slurm_config.yaml"
 RUN = "dataset~shapes/strength~0.5/seed~0"
 TARGETS = ["results/cluster/metrics.csv", "results/cluster/geometry.csv"]
-GPU_RULES = {"pretrain", "embed", "geometry"}
+GPU_RULES = {"pretrain", "embed"}
 TEST_MEM_MB = 2000
 SUBMITTED = re.compile(r"Job \d+ has been submitted with SLURM jobid (\d+)")
 

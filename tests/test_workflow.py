@@ -123,6 +123,17 @@ def test_changing_an_analysis_option_reruns_only_analyses_and_figures(finished_r
     assert "figure_augmentations" not in rerun and "figure_tangent_angles" not in rerun
 
 
+def test_changing_a_geometry_measurement_option_reruns_only_the_geometry(finished_run):
+    config = yaml.safe_load(TINY_CONFIG.read_text())
+    config.setdefault("geometry", {})["n_neighbors"] = 7
+    (finished_run / "changed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    jobs = planned_jobs(snakemake("-n", "--configfile", "changed.yaml", workdir=finished_run))
+    assert jobs["geometry"] == 4
+    rerun = {rule for rule in jobs if rule not in ("all", "geometry", "collect_table")}
+    geometry_figures = {"tangent_sensitivity_vs_strength", "tangent_angles", "jacobian_spectra"}
+    assert rerun == {f"figure_{name}" for name in geometry_figures}, jobs
+
+
 def test_editing_a_figures_code_redraws_only_the_figures_drawn_with_it(finished_run, tmp_path):
     """The workflow and library copied, one plotting function edited: only its figures rerun."""
     edited = tmp_path / "edited"

@@ -6,6 +6,7 @@ from sslgeom.code_fingerprint import code_fingerprint
 from sslgeom.config import ConfigError, check_config_files, validate_config
 from sslgeom.data import DOWNLOADED_DATASETS
 from sslgeom.experiments import factor_columns, factor_values
+from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS
 
 try:
     check_config_files(workflow.configfiles)
@@ -133,6 +134,18 @@ def analysis_options(wildcards):
             "kernel_ridge_images"
         ]
     return options
+
+
+def geometry_options(keys):
+    return {key: config["geometry"][key] for key in keys}
+
+
+def geometry_extraction_options(wildcards):
+    """The geometry options the embed job extracts with, where the experiment asks for the
+    geometry; None (nothing extracted) elsewhere."""
+    if "geometry" not in experiment_analyses(wildcards.exp):
+        return None
+    return geometry_options(EXTRACTION_OPTIONS)
 
 
 def all_targets():

@@ -19,6 +19,7 @@ rule embed:
         strength=lambda wildcards: run_settings(wildcards)["strength"],
         options=config["embedding"],
         snapshot_train_images=config["identifiability"]["fit_images"],
+        geometry=geometry_extraction_options,
         device=config["compute"]["device"],
     script:
         "../scripts/embed.py"

@@ -1,7 +1,6 @@
 rule geometry:
     input:
-        model="results/{exp}/runs/{run}/model.pt",
-        dataset=dataset_file,
+        "results/{exp}/runs/{run}/embeddings.npz",
     output:
         geometry="results/{exp}/runs/{run}/geometry.csv",
         spectrum="results/{exp}/runs/{run}/jacobian_spectrum.csv",
@@ -10,14 +9,12 @@ rule geometry:
     benchmark:
         "results/{exp}/benchmarks/geometry/{run}.tsv"
     conda:
-        "../../envs/training.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=2000,
         runtime=20,
-        gpu=config["compute"]["train_gpus"],
     params:
-        options=config["geometry"],
-        device=config["compute"]["device"],
+        options=geometry_options(MEASUREMENT_OPTIONS),
     script:
         "../scripts/geometry.py"

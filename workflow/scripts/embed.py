@@ -1,4 +1,5 @@
-"""Embed one run's train/test images and augmented views at every layer."""
+"""Embed one run's train/test images and augmented views at every layer (and extract what
+the tangent geometry measures, where the experiment asks for it)."""
 
 import torch
 
@@ -16,4 +17,5 @@ with redirect_output_to(snakemake.log[0]):
         options=snakemake.params.options,
         snapshot_train_images=snakemake.params.snapshot_train_images,
         device_name=snakemake.params.device,
+        geometry_options=snakemake.params.geometry,
     )

@@ -1,18 +1,13 @@
-"""Tangent-plane geometry of one run: projector Jacobian, tangent families, sensitivity, angles."""
+"""Tangent-plane geometry of one run: projector Jacobian spectrum, tangent families, sensitivity,
+angles, from the arrays the embed job extracted (numpy only)."""
 
-import torch
-
+from sslgeom.geometry_run import geometry_run
 from sslgeom.logs import redirect_output_to
-from sslgeom.runs import geometry_run
 
-# the job's cores only: torch would otherwise take every core of a shared cluster node
-torch.set_num_threads(snakemake.threads)
 with redirect_output_to(snakemake.log[0]):
     geometry_run(
-        model_path=snakemake.input.model,
-        dataset_path=snakemake.input.dataset,
+        embeddings_path=snakemake.input[0],
         geometry_path=snakemake.output.geometry,
         spectrum_path=snakemake.output.spectrum,
         options=snakemake.params.options,
-        device_name=snakemake.params.device,
     )

@@ -10,9 +10,9 @@ from sslgeom.augment import StrengthAugmentation
 from sslgeom.data import load_dataset
 from sslgeom.device import resolve_device
 from sslgeom.embed import embed_split, embed_views
-from sslgeom.geometry_run import run_geometry
 from sslgeom.losses import loss_from_settings
 from sslgeom.models import SSLModel, build_model, scale_weights
+from sslgeom.tangents import extract_tangents
 from sslgeom.train import (
     build_optimizer,
     pretrain,
@@ -124,11 +124,14 @@ def embed_run(
     options: dict,
     snapshot_train_images: int,
     device_name: str,
+    geometry_options: dict | None = None,
 ) -> None:
     """Write the run's embeddings.npz (layout in DESIGN.md, "Artifacts").
 
     Each snapshot is embedded as ``epoch{e}_{split}_{layer}`` on the test split and on the first
     ``snapshot_train_images`` training images (those the identifiability analysis fits on).
+    With ``geometry_options``, the arrays the tangent geometry measures are extracted too
+    (:func:`sslgeom.tangents.extract_tangents`).
     """
     device = resolve_device(device_name)
     models = load_models(model_path, device)
@@ -155,24 +158,9 @@ def embed_run(
             "test_latents": dataset.test_latents,
             "latent_names": np.array(dataset.latent_names),
         }
+    if geometry_options is not None:
+        arrays |= extract_tangents(model, dataset, arrays["test_encoder"], geometry_options)
     arrays["layers"] = np.array(model.layer_names)
     arrays["snapshot_epochs"] = np.array(sorted(models), dtype=np.int64)
     save_npz_atomically(arrays, Path(output_path))
     print(f"embedded {len(model.layer_names)} layers: {', '.join(model.layer_names)}")
-
-
-def geometry_run(
-    model_path: str,
-    dataset_path: str,
-    geometry_path: str,
-    spectrum_path: str,
-    options: dict,
-    device_name: str,
-) -> None:
-    """Write the run's tangent-geometry rows and its projector-Jacobian spectrum."""
-    model = load_model(model_path, resolve_device(device_name))
-    rows, spectrum = run_geometry(model, load_dataset(dataset_path), options)
-    write_rows(rows, geometry_path)
-    write_rows([{"index": i, "value": v} for i, v in enumerate(spectrum, start=1)], spectrum_path)
-    for row in rows:
-        print(f"{row['family']:>12s} {row['metric']:<15s} {row['value']:.3f}")

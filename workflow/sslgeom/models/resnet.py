@@ -7,7 +7,7 @@ representation, of dimension ``width · 2^(len(blocks) − 1)``.
 
 A stride-2 stem at twice the width costs the same convolution FLOPs as stride 1 (each layer
 has 4× the channel pairs at ¼ of the positions) with half the activation memory, which small
-CPU convolutions turn into nearly twice the FLOP/s.
+CPU convolutions turn into about 1.5 times the FLOP/s.
 """
 
 from torch import Tensor, nn

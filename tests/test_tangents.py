@@ -9,6 +9,7 @@ import yaml
 from conftest import REPO
 from torch import nn
 
+from sslgeom.artifacts import save_npz_atomically
 from sslgeom.data.shapes import (
     LATENT_NAMES,
     SHAPE_CLASSES,
@@ -19,7 +20,12 @@ from sslgeom.data.shapes import (
 )
 from sslgeom.embed import embed_split
 from sslgeom.geometry import augmentation_tangent, principal_angles
-from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS, TANGENT_ARRAYS
+from sslgeom.geometry_run import (
+    EXTRACTION_OPTIONS,
+    MEASUREMENT_OPTIONS,
+    TANGENT_ARRAYS,
+    geometry_run,
+)
 from sslgeom.models import Projector, build_model
 from sslgeom.tangents import (
     augmentation_moves,
@@ -191,11 +197,15 @@ OPTIONS = {
 }
 
 
-@pytest.mark.parametrize("rendered", [True, False])
-def test_extract_tangents_shapes_and_families(rendered):
+def tiny_model_and_shapes():
     torch.manual_seed(0)
     model = build_model(4, [1, 1], projector_depth=2, projector_hidden_dim=8, projector_out_dim=3)
-    dataset = make_shapes(8, 7, seed=0, size=16)
+    return model, make_shapes(8, 7, seed=0, size=16)
+
+
+@pytest.mark.parametrize("rendered", [True, False])
+def test_extract_tangents_shapes_and_families(rendered):
+    model, dataset = tiny_model_and_shapes()
     if not rendered:  # the same images without latents: no style or content moves
         dataset = dataclasses.replace(
             dataset, name="other", train_latents=None, test_latents=None, latent_names=()
@@ -219,3 +229,21 @@ def test_every_geometry_option_is_used_by_the_extraction_or_the_measurements():
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
     options = set(schema["properties"]["geometry"]["properties"])
     assert set(EXTRACTION_OPTIONS) | set(MEASUREMENT_OPTIONS) == options
+
+
+def test_geometry_run_measures_the_extracted_arrays_and_names_a_file_without_them(tmp_path):
+    model, dataset = tiny_model_and_shapes()
+    test_encoder = embed_split(model, dataset.test_images, 4)["encoder"]
+    arrays = {"test_encoder": test_encoder, "train_encoder": np.zeros((8, 8), np.float32)}
+    arrays |= extract_tangents(model, dataset, test_encoder, OPTIONS)
+    save_npz_atomically(arrays, tmp_path / "embeddings.npz")
+    options = {"k": 2, "n_neighbors": 4, "seed": 0}
+    outputs = [tmp_path / "geometry.csv", tmp_path / "spectrum.csv"]
+    geometry_run(tmp_path / "embeddings.npz", *outputs, options)
+    rows = outputs[0].read_text().splitlines()
+    families = {row.split(",")[0] for row in rows[1:]}
+    assert families == {"jacobian", "augmentation", "data", "random", "style", "content"}
+    assert len(outputs[1].read_text().splitlines()) == 1 + 3  # min(d_z, d_h) singular values
+    save_npz_atomically({"test_encoder": test_encoder}, tmp_path / "plain.npz")
+    with pytest.raises(ValueError, match="plain.npz holds no geometry arrays.*forcerun embed"):
+        geometry_run(tmp_path / "plain.npz", *outputs, options)

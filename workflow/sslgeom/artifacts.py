@@ -33,11 +33,14 @@ def save_npz_atomically(arrays: dict[str, np.ndarray], path: str | Path) -> None
     write_atomically(path, lambda file: np.savez(file, **arrays))
 
 
-def load_npz(path: str | Path, rebuild_hint: str) -> dict[str, np.ndarray]:
-    """All arrays of an npz file; a truncated or unreadable file raises ValueError naming it."""
+def load_npz(
+    path: str | Path, rebuild_hint: str, prefixes: tuple[str, ...] = ("",)
+) -> dict[str, np.ndarray]:
+    """The arrays of an npz file whose names start with one of ``prefixes`` (all by default);
+    a truncated or unreadable file raises ValueError naming it."""
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+            return {key: archive[key] for key in archive.files if key.startswith(prefixes)}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise ValueError(f"{path} is unreadable or truncated ({err}); {rebuild_hint}") from err
 

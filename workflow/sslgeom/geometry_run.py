@@ -89,6 +89,7 @@ def geometry_run(
     embeddings = load_npz(
         embeddings_path,
         f"rebuild it with `snakemake --cores 1 --forcerun embed {embeddings_path}`",
+        prefixes=("test_encoder", "geometry_"),
     )
     if TANGENT_ARRAYS["jacobians"] not in embeddings:
         raise ValueError(

@@ -9,7 +9,6 @@ from sslgeom.geometry import (
     augmentation_tangent,
     data_tangent,
     jacobian_spectrum_stats,
-    nearest_neighbours,
     orthonormal_basis,
     principal_angles,
     random_subspace,
@@ -119,16 +118,6 @@ def test_principal_angles_of_a_rotation_in_a_plane():
 
 
 # --- tangent estimates --------------------------------------------------------------------
-
-
-def test_nearest_neighbours_match_a_brute_force_sort_across_chunks():
-    points = np.random.default_rng(0).standard_normal((50, 3))
-    distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
-    np.fill_diagonal(distances, np.inf)
-    expected = np.argsort(distances, axis=1)[:, :4]
-    np.testing.assert_array_equal(nearest_neighbours(points, 4, chunk_size=16), expected)
-    first_rows = nearest_neighbours(points, 4, n_rows=21, chunk_size=16)
-    np.testing.assert_array_equal(first_rows, expected[:21])
 
 
 def test_data_tangent_recovers_a_plane_in_r5():

@@ -16,6 +16,7 @@ Everything is numpy, computed in float64 whatever the input dtype.
 
 import numpy as np
 
+from sslgeom.metrics.neighbours import nearest_other_rows
 from sslgeom.metrics.spectrum import rankme, singular_values
 
 # --- projector Jacobian -------------------------------------------------------------------
@@ -81,32 +82,9 @@ def data_tangent(h: np.ndarray, k: int, n_neighbors: int, n_rows: int | None = N
     al. 2022 (arXiv 2205.06926). Raises ValueError if k exceeds min(n_neighbors, d_h).
     """
     points = _as_float64(h)
-    neighbours = points[nearest_neighbours(points, n_neighbors, n_rows)]
+    neighbours = points[nearest_other_rows(points, n_neighbors, "euclidean", n_rows)]
     centred = neighbours - neighbours.mean(axis=1, keepdims=True)
     return top_right_singular_vectors(centred, k)
-
-
-def nearest_neighbours(
-    points: np.ndarray, n_neighbors: int, n_rows: int | None = None, chunk_size: int = 1024
-) -> np.ndarray:
-    """Indices (n_rows × n_neighbors) of the nearest other rows of each of the first ``n_rows``
-    rows (all by default), Euclidean, nearest first; ties keep the lower index first.
-
-    Computed ``chunk_size`` rows at a time, so memory grows as N · chunk_size, not N².
-    """
-    points = _as_float64(points)
-    squared_norms = np.sum(points**2, axis=1)
-    end = len(points) if n_rows is None else n_rows
-    chunks = []
-    for start in range(0, end, chunk_size):
-        rows = points[start : min(start + chunk_size, end)]
-        distances = squared_norms[start : start + len(rows), None] - 2 * rows @ points.T
-        distances += squared_norms[None, :]
-        distances[np.arange(len(rows)), np.arange(len(rows)) + start] = np.inf
-        nearest = np.argpartition(distances, n_neighbors - 1, axis=1)[:, :n_neighbors]
-        order = np.argsort(np.take_along_axis(distances, nearest, axis=1), axis=1, kind="stable")
-        chunks.append(np.take_along_axis(nearest, order, axis=1))
-    return np.concatenate(chunks)
 
 
 def orthonormal_basis(directions: np.ndarray) -> np.ndarray:

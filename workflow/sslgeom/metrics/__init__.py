@@ -1,2 +1,2 @@
 """Geometry and quality metrics of embedding matrices (rows = samples), one module per family:
-``spectrum``, ``invariance``, ``probes`` and ``latents``."""
+``spectrum``, ``invariance``, ``probes``, ``latents``, ``neighbours`` and ``similarity``."""

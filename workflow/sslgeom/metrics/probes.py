@@ -4,8 +4,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-KNN_CHUNK_ROWS = 256
-NORM_EPS = 1e-12
+from sslgeom.metrics.neighbours import KNN_CHUNK_ROWS, top_k_columns, unit_rows
 
 
 def linear_probe_accuracy(
@@ -27,19 +26,6 @@ def linear_probe_accuracy(
     classifier.fit(scaler.transform(train_z), train_y)
     predictions = classifier.predict(scaler.transform(test_z))
     return float(np.mean(predictions == np.asarray(test_y)))
-
-
-def _unit_rows(z: np.ndarray) -> np.ndarray:
-    z = np.asarray(z, dtype=np.float64)
-    return z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), NORM_EPS)
-
-
-def _nearest_neighbours(similarities: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the k largest entries of each row, most similar first."""
-    top = np.argpartition(-similarities, k - 1, axis=1)[:, :k]
-    top_similarities = np.take_along_axis(similarities, top, axis=1)
-    order = np.argsort(-top_similarities, axis=1, kind="stable")
-    return np.take_along_axis(top, order, axis=1)
 
 
 def _majority_vote(neighbour_classes: np.ndarray, n_classes: int) -> np.ndarray:
@@ -74,11 +60,11 @@ def knn_accuracy(
     if not 1 <= k <= len(train_y):
         raise ValueError(f"k must be in [1, {len(train_y)}], got {k}")
     classes, train_class_index = np.unique(train_y, return_inverse=True)
-    train_unit = _unit_rows(train_z)
-    test_unit = _unit_rows(test_z)
+    train_unit = unit_rows(train_z)
+    test_unit = unit_rows(test_z)
     predictions = np.empty(len(test_unit), dtype=np.int64)
     for start in range(0, len(test_unit), KNN_CHUNK_ROWS):
         chunk = slice(start, start + KNN_CHUNK_ROWS)
-        neighbours = _nearest_neighbours(test_unit[chunk] @ train_unit.T, k)
+        neighbours = top_k_columns(test_unit[chunk] @ train_unit.T, k)
         predictions[chunk] = _majority_vote(train_class_index[neighbours], len(classes))
     return float(np.mean(classes[predictions] == np.asarray(test_y)))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.linalg
 
-from sslgeom.metrics.probes import KNN_CHUNK_ROWS, _nearest_neighbours, _unit_rows
+from sslgeom.metrics.neighbours import nearest_other_rows
 
 SIMILARITY_METRICS = ("linear_cka", "debiased_cka", "mutual_knn", "linear_r2_ab", "linear_r2_ba")
 
@@ -52,19 +52,6 @@ class RepresentationStats:
     @property
     def k(self) -> int:
         return self.neighbours.shape[1]
-
-
-def _knn_excluding_self(features: np.ndarray, k: int) -> np.ndarray:
-    """Indices of the k most cosine-similar other rows of each row, most similar first,
-    from similarities computed in chunks of rows (memory ``KNN_CHUNK_ROWS × N``)."""
-    unit = _unit_rows(features)
-    neighbours = np.empty((len(unit), k), dtype=np.int64)
-    for start in range(0, len(unit), KNN_CHUNK_ROWS):
-        rows = np.arange(start, min(start + KNN_CHUNK_ROWS, len(unit)))
-        similarities = unit[rows] @ unit.T
-        similarities[np.arange(len(rows)), rows] = -np.inf
-        neighbours[rows] = _nearest_neighbours(similarities, k)
-    return neighbours
 
 
 def _unbiased_hsic(cross_norm_sq: float, r: np.ndarray, s: np.ndarray) -> float:
@@ -136,7 +123,7 @@ def representation_stats(
         test_row_norms_sq=row_norms_sq,
         gram_norm=float(np.sqrt(gram_norm_sq)),
         unbiased_self_hsic=_unbiased_hsic(gram_norm_sq, row_norms_sq, row_norms_sq),
-        neighbours=_knn_excluding_self(test, k),
+        neighbours=nearest_other_rows(test, k, "cosine"),
         fit_centred=fit_centred,
         fit_scale=scale,
         test_mean_shift=shift,

@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from sslgeom.artifacts import load_npz, write_rows
+from sslgeom.artifacts import load_embeddings, write_rows
 from sslgeom.data.shapes import (
     CATEGORICAL_LATENTS,
     CONTENT_LATENTS,
@@ -78,10 +78,7 @@ def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict)
 
 def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, options: dict) -> None:
     """Write the tidy metric rows (layer, metric, value) and spectra (layer, index, value)."""
-    embeddings = load_npz(
-        embeddings_path,
-        f"rebuild it with `snakemake --cores 1 --forcerun embed {embeddings_path}`",
-    )
+    embeddings = load_embeddings(embeddings_path)
     metric_rows, spectrum_rows = [], []
     for layer in embeddings["layers"].tolist():
         metrics = layer_metrics(embeddings, layer, options) | latent_metrics(

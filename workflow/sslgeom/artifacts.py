@@ -45,6 +45,19 @@ def load_npz(
         raise ValueError(f"{path} is unreadable or truncated ({err}); {rebuild_hint}") from err
 
 
+def embeddings_rebuild_hint(embeddings_path: str | Path) -> str:
+    """The command that rebuilds a run's embeddings.npz."""
+    return f"rebuild it with `snakemake --cores 1 --forcerun embed {embeddings_path}`"
+
+
+def load_embeddings(
+    embeddings_path: str | Path, prefixes: tuple[str, ...] = ("",)
+) -> dict[str, np.ndarray]:
+    """The arrays of a run's embeddings.npz (:func:`load_npz`); an unreadable file raises
+    ValueError naming it and the command that rebuilds it."""
+    return load_npz(embeddings_path, embeddings_rebuild_hint(embeddings_path), prefixes)
+
+
 def write_rows(rows: list[dict], path: str | Path) -> None:
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))

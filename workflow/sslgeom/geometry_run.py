@@ -12,7 +12,7 @@ numpy only and reruns cheaply when a measurement option changes.
 
 import numpy as np
 
-from sslgeom.artifacts import load_npz, write_rows
+from sslgeom.artifacts import embeddings_rebuild_hint, load_embeddings, write_rows
 from sslgeom.geometry import (
     augmentation_tangent,
     data_tangent,
@@ -86,16 +86,10 @@ def geometry_run(
     embeddings_path: str, geometry_path: str, spectrum_path: str, options: dict
 ) -> None:
     """Write the run's tangent-geometry rows and its projector-Jacobian spectrum."""
-    embeddings = load_npz(
-        embeddings_path,
-        f"rebuild it with `snakemake --cores 1 --forcerun embed {embeddings_path}`",
-        prefixes=("test_encoder", "geometry_"),
-    )
+    embeddings = load_embeddings(embeddings_path, prefixes=("test_encoder", "geometry_"))
     if TANGENT_ARRAYS["jacobians"] not in embeddings:
-        raise ValueError(
-            f"{embeddings_path} holds no geometry arrays; rebuild it with "
-            f"`snakemake --cores 1 --forcerun embed {embeddings_path}`"
-        )
+        hint = embeddings_rebuild_hint(embeddings_path)
+        raise ValueError(f"{embeddings_path} holds no geometry arrays; {hint}")
     rows, spectrum = run_geometry(embeddings, options)
     write_rows(rows, geometry_path)
     write_rows([{"index": i, "value": v} for i, v in enumerate(spectrum, start=1)], spectrum_path)

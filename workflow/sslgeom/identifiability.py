@@ -11,7 +11,7 @@ import itertools
 import time
 from collections.abc import Iterator
 
-from sslgeom.artifacts import load_npz
+from sslgeom.artifacts import load_embeddings
 from sslgeom.metrics.similarity import (
     RepresentationStats,
     pair_similarities,
@@ -24,10 +24,7 @@ class RunRepresentations:
     """The statistics (and their row-shuffled null copies) of one run, per epoch and layer."""
 
     def __init__(self, embeddings_path: str, final_epoch: int, layers: list[str], options: dict):
-        embeddings = load_npz(
-            embeddings_path,
-            f"rebuild it with `snakemake --cores 1 --forcerun embed {embeddings_path}`",
-        )
+        embeddings = load_embeddings(embeddings_path)
         snapshots = embeddings["snapshot_epochs"].tolist()
         prefixes = {epoch: f"epoch{epoch}_" for epoch in snapshots} | {final_epoch: ""}
         self.final_epoch = final_epoch

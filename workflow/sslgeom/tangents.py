@@ -27,7 +27,7 @@ def extract_tangents(
     ``options["n_images"]`` test images, whose encoder outputs are ``test_encoder``'s rows;
     style and content moves only for the rendered ``shapes``."""
     n, batch_size = options["n_images"], options["batch_size"]
-    device = next(model.parameters()).device
+    device = _device_of(model)
     h = torch.from_numpy(test_encoder[:n]).to(device)
     images = to_float_images(torch.from_numpy(dataset.test_images[:n])).to(device)
     small = StrengthAugmentation(options["tangent_strength"], tuple(images.shape[-2:]))

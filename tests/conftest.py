@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,3 +40,10 @@ def snakemake(
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def finished_workdir(config: Path, workdir: Path) -> Path:
+    """``workdir`` after ``snakemake --cores 2`` has run ``config`` (copied in) to completion."""
+    shutil.copy(config, workdir / "config.yaml")
+    snakemake("--cores", "2", "--configfile", "config.yaml", workdir=workdir)
+    return workdir

@@ -10,7 +10,7 @@ from conftest import CORE_METRICS as METRICS
 from sslgeom.analysis import analyze_run
 from sslgeom.artifacts import save_npz_atomically
 from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_NAMES, LATENT_PERIODS, sample_latents
-from sslgeom.metrics.latents import regression_targets
+from sslgeom.metrics.latents import mean_correlation_coefficient, regression_targets
 from sslgeom.tables import collect_runs
 
 LAYERS = {"encoder": 6, "projector": 4}
@@ -64,7 +64,6 @@ def test_metrics_have_one_row_per_layer_and_metric(analyzed):
     assert list(zip(metrics["layer"], metrics["metric"], strict=True)) == [
         (layer, metric) for layer in LAYERS for metric in METRICS
     ]
-    assert np.isfinite(metrics["value"]).all()
 
 
 def test_probes_separate_separable_classes(analyzed):
@@ -73,20 +72,39 @@ def test_probes_separate_separable_classes(analyzed):
         assert (metric_values(metrics, metric) == 1.0).all()
 
 
-def test_invariance_and_view_cosine_in_range(analyzed):
-    metrics, _, _ = analyzed
+def invariance_by_loop(views: np.ndarray) -> float:
+    """1 − mean within-sample variance / total variance, summed over dimensions (ddof 0)."""
+    flat = views.reshape(-1, views.shape[-1]).astype(np.float64)
+    total = sum(np.var(flat[:, j]) for j in range(flat.shape[1]))
+    within = np.mean([sum(np.var(sample[:, j]) for j in range(flat.shape[1])) for sample in views])
+    return 1 - within / total
+
+
+def test_invariance_matches_a_loop_over_samples(analyzed):
+    metrics, _, embeddings = analyzed
     for metric in ("invariance", "invariance_ref", "view_cosine", "view_cosine_ref"):
         values = metric_values(metrics, metric)
         assert values["encoder"] == pytest.approx(1.0)  # identical views
-        assert -1.0 <= values["projector"] < 1.0
+    for prefix, metric in (("views", "invariance"), ("refviews", "invariance_ref")):
+        expected = invariance_by_loop(embeddings[f"{prefix}_projector"])
+        assert metric_values(metrics, metric)["projector"] == pytest.approx(expected, rel=1e-5)
 
 
-def test_spectral_metrics_in_range(analyzed):
-    metrics, _, _ = analyzed
-    for metric in ("rankme", "participation_ratio"):
-        values = metric_values(metrics, metric)
-        for layer, dim in LAYERS.items():
-            assert 1.0 <= values[layer] <= dim
+def test_spectral_metrics_match_their_formulas(analyzed):
+    """RankMe from the singular values of the uncentred test embeddings, the participation
+    ratio from the eigenvalues of their covariance."""
+    metrics, _, embeddings = analyzed
+    for layer in LAYERS:
+        z = embeddings[f"test_{layer}"].astype(np.float64)
+        sigma = np.linalg.svd(z, compute_uv=False)
+        p = sigma / sigma.sum() + 1e-7
+        rankme = np.exp(-np.sum(p * np.log(p)))
+        eigenvalues = np.linalg.eigvalsh(np.cov(z, rowvar=False))
+        ratio = eigenvalues.sum() ** 2 / np.sum(eigenvalues**2)
+        assert metric_values(metrics, "rankme")[layer] == pytest.approx(rankme, rel=1e-5)
+        assert metric_values(metrics, "participation_ratio")[layer] == pytest.approx(
+            ratio, rel=1e-5
+        )
 
 
 def test_spectra_are_centred_singular_values_of_the_test_embeddings(analyzed):
@@ -158,3 +176,56 @@ def regression_features(latents: np.ndarray) -> np.ndarray:
     """The latents in the encoding latent recovery regresses onto: one-hot, cos/sin, raw."""
     targets = regression_targets(latents, LATENT_NAMES, LATENT_PERIODS, CATEGORICAL_LATENTS)
     return np.concatenate(list(targets.values()), axis=1).astype(np.float32)
+
+
+def mcc_of_layer(tmp_path, make_layer) -> float:
+    """The ``mcc`` analyze_run writes for an encoder layer ``make_layer(latents, rng)``, on
+    shapes latents (N_TEST test rows)."""
+    embeddings = synthetic_embeddings()
+    rng = np.random.default_rng(2)
+    for split, n in (("train", N_TRAIN), ("test", N_TEST)):
+        latents = sample_latents(n, rng)
+        embeddings[f"{split}_latents"] = latents
+        embeddings[f"{split}_encoder"] = make_layer(latents, rng).astype(np.float32)
+    embeddings["latent_names"] = np.array(LATENT_NAMES)
+    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
+    metrics_path = tmp_path / "metrics.csv"
+    options = OPTIONS | {"kernel_ridge_images": 20}
+    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, tmp_path / "s.csv", options)
+    return metric_values(pd.read_csv(metrics_path), "mcc")["encoder"]
+
+
+def generating_latent_columns(latents: np.ndarray) -> np.ndarray:
+    """pos_x, pos_y, scale, and each periodic latent's cos and sin, one column each."""
+    columns = [latents[:, 1], latents[:, 2], latents[:, 3]]
+    for index, name in enumerate(LATENT_NAMES):
+        if name in LATENT_PERIODS:
+            angle = latents[:, index] * 2 * np.pi / LATENT_PERIODS[name]
+            columns += [np.cos(angle), np.sin(angle)]
+    return np.column_stack(columns)
+
+
+def generating_latent_copies(latents: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The generating latent columns permuted, rescaled and sign-flipped, between 8 noise
+    dimensions."""
+    columns = generating_latent_columns(latents)
+    copies = columns * rng.choice([-3.0, -0.5, 2.0], columns.shape[1])
+    z = np.column_stack([copies, rng.standard_normal((len(latents), 8))])
+    return z[:, rng.permutation(z.shape[1])]
+
+
+def test_mcc_of_copies_of_the_generating_latents_is_one(tmp_path):
+    """The class is not an MCC target: a layer holding every continuous latent in one
+    dimension scores 1 (matching the one-hot class columns too could not)."""
+    assert mcc_of_layer(tmp_path, generating_latent_copies) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_mcc_of_noise_is_at_its_permutation_null(tmp_path):
+    """A noise layer's MCC lies within the spread of the MCC of row-shuffled latents."""
+    observed = mcc_of_layer(tmp_path, lambda latents, rng: rng.standard_normal((len(latents), 12)))
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((N_TEST, 12))
+    targets = generating_latent_columns(sample_latents(N_TEST, rng))
+    null = [mean_correlation_coefficient(z, targets[rng.permutation(N_TEST)]) for _ in range(200)]
+    assert abs(observed - np.mean(null)) < 4 * np.std(null)
+    assert observed < 0.6

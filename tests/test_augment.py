@@ -1,5 +1,7 @@
 """The strength-scaled augmentation policy and its reproducible views."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -20,13 +22,69 @@ def uint8_images(n: int = 4, seed: int = 0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("strength", [0.0, 0.5, 1.0])
-def test_output_shape_dtype_and_range(strength):
+def test_output_shape_and_dtype(strength):
     images = float_images()
     out = StrengthAugmentation(strength, SIZE)(images)
     assert out.shape == images.shape
     assert out.dtype == torch.float32
-    assert out.min() >= 0.0
-    assert out.max() <= 1.0
+
+
+POLICY_SIZE = 2048  # large, so that the crop boxes' pixel rounding stays below 0.1 %
+POLICY_DRAWS = 20_000
+
+
+def policy_parameters(strength: float) -> dict[str, dict[str, torch.Tensor]]:
+    """The parameters each kornia module of the policy samples for POLICY_DRAWS images, by
+    module class name; seeded, and sampled without touching any image."""
+    augment = StrengthAugmentation(strength, (POLICY_SIZE, POLICY_SIZE))
+    shape = (POLICY_DRAWS, 3, POLICY_SIZE, POLICY_SIZE)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return {type(module).__name__: module.forward_parameters(shape) for module in augment.ops}
+
+
+def crop_area_and_ratio(crop: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Area fraction and width / height of each crop box (corners, inclusive pixel indices)."""
+    corners = crop["src"]
+    width = corners[:, 1, 0] - corners[:, 0, 0] + 1
+    height = corners[:, 2, 1] - corners[:, 1, 1] + 1
+    return width * height / POLICY_SIZE**2, width / height
+
+
+@pytest.mark.parametrize("strength", [0.5, 1.0])
+def test_crop_area_and_aspect_ratio_span_the_readme_bounds(strength):
+    crop = policy_parameters(strength)["RandomResizedCrop"]
+    area, ratio = crop_area_and_ratio(crop)
+    assert crop["batch_prob"].all()  # every view is cropped
+    assert area.min().item() == pytest.approx(1 - 0.92 * strength, abs=2e-3)
+    assert 0.97 < area.max().item() <= 1.0
+    assert ratio.min().item() == pytest.approx((3 / 4) ** strength, rel=3e-3)
+    assert ratio.max().item() == pytest.approx((4 / 3) ** strength, rel=3e-3)
+
+
+@pytest.mark.parametrize("strength", [0.5, 1.0])
+def test_colour_jitter_factors_span_the_readme_bounds(strength):
+    jitter = policy_parameters(strength)["ColorJitter"]
+    for name in ("brightness", "contrast", "saturation"):
+        factors = jitter[f"{name}_factor"]
+        assert factors.min().item() == pytest.approx(1 - 0.8 * strength, abs=2e-3), name
+        assert factors.max().item() == pytest.approx(1 + 0.8 * strength, abs=2e-3), name
+    assert jitter["hue_factor"].min().item() == pytest.approx(-0.2 * strength, abs=1e-3)
+    assert jitter["hue_factor"].max().item() == pytest.approx(0.2 * strength, abs=1e-3)
+
+
+@pytest.mark.parametrize("strength", [0.5, 1.0])
+def test_jitter_grayscale_and_flip_are_applied_with_the_readme_probabilities(strength):
+    parameters = policy_parameters(strength)
+    expected = {
+        "ColorJitter": 0.8 * strength,
+        "RandomGrayscale": 0.2 * strength,
+        "RandomHorizontalFlip": 0.5 * strength,
+    }
+    for module, probability in expected.items():
+        rate = parameters[module]["batch_prob"].float().mean().item()
+        four_sigma = 4 * math.sqrt(probability * (1 - probability) / POLICY_DRAWS)
+        assert abs(rate - probability) < four_sigma, module
 
 
 def test_zero_strength_is_the_identity():

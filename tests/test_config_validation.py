@@ -51,6 +51,17 @@ def training_on_cifar10_with(n_train: int):
     return mutate
 
 
+def training_for_steps(train_steps: int, snapshot_epochs: list[int]):
+    """A mutation that gives tiny's runs ``train_steps`` instead of epochs."""
+
+    def mutate(config: dict) -> None:
+        settings = config["experiments"]["tiny"]["settings"]
+        del settings["epochs"]
+        settings |= {"train_steps": train_steps, "snapshot_epochs": snapshot_epochs}
+
+    return mutate
+
+
 RUN_KEYS = (
     "allowed keys: barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
     "encoder_stem_stride, encoder_width, epochs, init_scale, lr,"
@@ -234,6 +245,33 @@ BAD_CONFIGS = {
         f"at {TINY}.settings.snapshot_epochs: epoch 2 is not before the last epoch (2), which "
         "is the final model itself; allowed: epochs < 2",
     ),
+    "negative snapshot epoch": (
+        setting(f"{TINY}.settings.snapshot_epochs", [-1]),
+        f"at {TINY}.settings.snapshot_epochs[0]: -1 is out of range; allowed: value ≥ 0",
+    ),
+    "zero train_steps": (
+        setting(f"{TINY}.settings.train_steps", 0),
+        f"at {TINY}.settings.train_steps: 0 is out of range; allowed: value ≥ 1",
+    ),
+    "train_steps and epochs both set": (
+        setting(f"{TINY}.settings.train_steps", 10),
+        f"at {TINY}.settings.train_steps: 10 steps, but the run also sets epochs (at "
+        f"{TINY}.settings.epochs); allowed: one of epochs and train_steps",
+    ),
+    # shapes: 256 images in batches of 64 are 4 steps per epoch, so 10 steps take 3 epochs
+    "snapshot at the last epoch of train_steps": (
+        training_for_steps(10, [0, 3]),
+        f"at {TINY}.settings.snapshot_epochs: epoch 3 is not before the last epoch (3: "
+        "train_steps 10 at 4 steps per epoch), which is the final model itself; allowed: "
+        "epochs < 3",
+    ),
+    # mnist5k: 4900 images in batches of 64 are 76 steps per epoch, so 10 steps take 1 epoch
+    "snapshot after the last epoch of train_steps on a larger training set": (
+        training_for_steps(10, [0, 1]),
+        f"at {TINY}.settings.snapshot_epochs: epoch 1 is not before the last epoch (1: "
+        "train_steps 10 at 76 steps per epoch), which is the final model itself; allowed: "
+        "epochs < 1",
+    ),
     "unknown analysis name": (
         setting(f"{TINY}.analyses", ["geometry", "identifiabilty"]),
         f"at {TINY}.analyses[1]: 'identifiabilty' is not allowed; allowed values: geometry, "
@@ -299,6 +337,13 @@ def test_runs_are_the_experiment_runs_with_run_defaults(tiny):
     assert runs["tiny"] == {
         run: {**defaults, **settings} for run, settings in expected_runs.items()
     }
+
+
+def test_train_steps_without_epochs_and_an_untrained_snapshot_are_valid(tiny):
+    training_for_steps(10, [0])(tiny)
+    runs = validate_config(tiny, SCHEMAS)["tiny"]
+    assert len(runs) == 4
+    assert all(run["train_steps"] == 10 and run["snapshot_epochs"] == [0] for run in runs.values())
 
 
 def test_duplicate_experiment_names_are_found_with_their_line(tmp_path):

@@ -7,14 +7,17 @@ import pytest
 
 from sslgeom.geometry import (
     augmentation_tangent,
+    data_span,
     data_tangent,
     jacobian_spectrum_stats,
     orthonormal_basis,
     principal_angles,
     random_subspace,
+    random_subspace_in,
     sensitivity,
     top_right_singular_vectors,
 )
+from sslgeom.geometry_run import run_geometry
 
 D_H, D_Z = 6, 4
 
@@ -146,3 +149,66 @@ def test_orthonormal_basis_spans_the_directions():
     np.testing.assert_allclose(np.swapaxes(basis, 1, 2) @ basis, np.eye(2)[None], atol=1e-12)
     angles = principal_angles(basis, unit_vectors(3, [0, 1])[None])
     np.testing.assert_allclose(angles, np.zeros((1, 2)), atol=1e-6)
+
+
+# --- the data span and its random baseline ------------------------------------------------
+
+
+def test_data_span_holds_the_requested_variance():
+    """Variances 100, 10, 1 along e3, e0, e5 of R^6: 100/111 < 0.99 < 110/111 < 0.999."""
+    signs = np.tile([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], (50, 1))  # orthogonal
+    h = np.zeros((200, 6))
+    h[:, [3, 0, 5]] = signs * np.sqrt([100.0, 10.0, 1.0]) + 7.0
+    two = data_span(h, 0.99)
+    assert two.shape == (6, 2)
+    np.testing.assert_allclose(two @ two.T, np.diag([1.0, 0, 0, 1, 0, 0]), atol=1e-9)
+    assert data_span(h, 0.999).shape == (6, 3)
+    assert data_span(h, 0.99, min_rank=3).shape == (6, 3)
+
+
+def test_random_subspaces_in_a_span_lie_in_it_and_are_orthonormal():
+    span = unit_vectors(7, [1, 4, 6])
+    bases = random_subspace_in(span, 50, 2, seed=3)
+    assert bases.shape == (50, 7, 2)
+    np.testing.assert_allclose(bases[:, [0, 2, 3, 5], :], 0.0, atol=1e-12)
+    gram = np.swapaxes(bases, 1, 2) @ bases
+    np.testing.assert_allclose(gram, repeated(np.eye(2), 50), atol=1e-12)
+    with pytest.raises(ValueError, match="inside a 3-dimensional span"):
+        random_subspace_in(span, 5, 4, seed=0)
+
+
+def test_run_geometry_compares_each_family_with_baselines_of_its_dimension():
+    """Encoder space R^8, the data in e0…e3, a projector that keeps e0, e1 (J = [I₂ 0]).
+
+    Closed forms: ρ(random) = 1; ρ(random in the span) = (2/4) / (2/8) = 2 in expectation;
+    augmentation moves along e2, e3: ρ = 0, angle 90°; style tangents along e0, e1 and e2
+    (dimension 3, unlike k = 2): ρ = (2/3) / (2/8) = 8/3, against span baselines of dimension
+    3, whose ρ is also 2 in expectation.
+    """
+    rng = np.random.default_rng(1)
+    n, d_h = 3000, 8
+    jacobian = np.eye(2, d_h)
+    moves = np.zeros((n, 3, d_h))
+    moves[:, :, 2:4] = rng.standard_normal((n, 3, 2))
+    test_encoder = np.zeros((n, d_h))
+    test_encoder[:, :4] = rng.standard_normal((n, 4))
+    embeddings = {
+        "test_encoder": test_encoder,
+        "geometry_jacobians": repeated(jacobian, n),
+        "geometry_augmentation_moves": moves,
+        "geometry_style_tangents": repeated(unit_vectors(d_h, [0, 1, 2]) * 5.0, n),
+    }
+    options = {"k": 2, "n_neighbors": 10, "seed": 0, "span_variance": 0.99}
+    rows, _ = run_geometry(embeddings, options)
+    value = {(row["family"], row["metric"]): row["value"] for row in rows}
+    assert value["data_span", "dimension"] == 4
+    assert value["random", "sensitivity"] == pytest.approx(1.0, abs=0.05)
+    assert value["random_span", "sensitivity"] == pytest.approx(2.0, abs=0.05)
+    assert value["augmentation", "sensitivity"] == pytest.approx(0.0, abs=1e-12)
+    assert value["augmentation", "angle"] == pytest.approx(90.0)
+    assert value["augmentation", "sensitivity_minus_random"] == pytest.approx(-1.0, abs=0.05)
+    assert value["augmentation", "sensitivity_minus_random_span"] == pytest.approx(-2.0, abs=0.05)
+    assert value["style", "dimension"] == 3
+    assert value["style", "sensitivity"] == pytest.approx(8 / 3)
+    assert value["style", "sensitivity_minus_random_span"] == pytest.approx(2 / 3, abs=0.05)
+    assert value["style", "angle"] == pytest.approx(0.0, abs=1e-6)  # e0, e1 ⊂ the style span

@@ -35,7 +35,13 @@ def similarity_table() -> pd.DataFrame:
         pair |= {f"{f}_a": a[f] for f in FACTORS} | {f"{f}_b": b[f] for f in FACTORS}
         for layer, metric in itertools.product(LAYERS, SIMILARITY_METRICS):
             value = 0.9 - 0.2 * len(differs) + 0.05 * rng.standard_normal()
-            rows.append(pair | {"layer": layer, "metric": metric, "value": value, "null": 0.05})
+            nulls = {"null_mean": 0.05, "null_q95": 0.08, "p_value": 0.01}
+            untrained = 0.3 + 0.01 * rng.standard_normal()
+            rows.append(
+                pair
+                | {"layer": layer, "metric": metric, "value": value, **nulls}
+                | {"untrained": untrained}
+            )
     return pd.DataFrame(rows)
 
 
@@ -45,7 +51,7 @@ def latent_metrics_table() -> pd.DataFrame:
         f"{prefix}{latent}"
         for prefix in ("latent_r2_", "latent_r2_kernel_")
         for latent in (*CONTENT_LATENTS, *STYLE_LATENTS)
-    ] + ["mcc_content", "mcc_style"]
+    ] + ["mcc"]
     rows = [
         {**{f: run[f] for f in FACTORS}, "layer": layer, "metric": name, "value": rng.uniform()}
         for run in star_runs()
@@ -66,7 +72,7 @@ def convergence_table() -> pd.DataFrame:
             rows.append(
                 {"run_a": run["run"], "run_b": run["run"], **factors, "epoch": epoch}
                 | {"comparison": comparison, "layer": layer, "metric": metric}
-                | {"value": value, "null": 0.0}
+                | {"value": value, "null_mean": 0.0, "null_q95": 0.02, "p_value": 0.01}
             )
     return pd.DataFrame(rows)
 
@@ -95,10 +101,16 @@ def test_similarity_vs_factor_has_a_panel_per_metric_and_varied_factor():
     assert len(fig.axes) == 3 * 3
 
 
-def test_seed_only_bars_average_the_seed_pairs():
+def test_seed_only_bars_average_the_base_settings_seed_pairs():
     table = plots.with_mean_linear_r2(similarity_table())
-    seed_pairs = plots.factor_pair_kinds(table, "strength")["seed only"]
+    kinds = plots.factor_pair_kinds(table, "strength", FACTORS)
+    seed_pairs = kinds["seed only"]
     assert set(seed_pairs["differs_in"]) == {"seed"}
+    # one seed pair per method at the base (the strength and optimizer variants are left out)
+    assert set(seed_pairs["run_a"]) == {"run0", "run2"}
+    assert set(seed_pairs["strength_a"]) == {0.5} and set(seed_pairs["optimizer_a"]) == {"adamw"}
+    untrained = kinds["seed only, untrained"]
+    assert untrained["value"].to_numpy() == pytest.approx(seed_pairs["untrained"].to_numpy())
     linear = seed_pairs.query("metric == 'linear_r2' and layer == 'encoder'")
     directions = seed_pairs.query("metric in ['linear_r2_ab', 'linear_r2_ba']")
     expected = directions.query("layer == 'encoder'")["value"].mean()
@@ -129,7 +141,7 @@ def test_convergence_has_both_comparisons():
 )
 def test_empty_tables_give_a_no_data_figure(plot):
     empty = pd.DataFrame(
-        columns=["differs_in", "metric", "value", "null", "layer", *FACTORS], dtype=object
+        columns=["differs_in", "metric", "value", "null_mean", "layer", *FACTORS], dtype=object
     )
     fig = plot(empty, FACTORS)
     assert any(text.get_text() == "no data" for text in fig.axes[0].texts)

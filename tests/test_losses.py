@@ -66,13 +66,9 @@ def test_aligned_well_separated_pairs_reach_the_minimum():
     assert aligned < 0.01 < nt_xent(z1, z2, temperature).item()
 
 
-def test_gradients_flow_to_both_views():
+def test_gradients_to_both_views_match_finite_differences():
     z1, z2 = (z.requires_grad_() for z in random_pair())
-    nt_xent(z1, z2, 0.5).backward()
-    for z in (z1, z2):
-        assert z.grad is not None
-        assert torch.isfinite(z.grad).all()
-        assert z.grad.abs().sum() > 0
+    assert torch.autograd.gradcheck(lambda a, b: nt_xent(a, b, 0.5), (z1, z2))
 
 
 def test_loss_from_settings_takes_the_temperature_by_name():
@@ -103,8 +99,10 @@ def mean(values: list[float]) -> float:
 
 
 def vicreg_loop(z1, z2, invariance_weight, variance_weight, covariance_weight) -> float:
-    """λ·(1/nd)Σ_i‖z_i − z'_i‖² + Σ_branches [μ·(1/d)Σ_j max(0, 1 − sqrt(Var_j + 1e-4))
-    + ν·(1/d)Σ_{j≠k} Cov_jk²], variances and covariances unbiased, entry by entry."""
+    """λ·(1/nd)Σ_i‖z_i − z'_i‖² + Σ_branches [(μ/2)·(1/d)Σ_j max(0, 1 − sqrt(Var_j + 1e-4))
+    + ν·(1/d)Σ_{j≠k} Cov_jk²], variances and covariances unbiased, entry by entry: the
+    official code's mean of the two branches' variance hinges and sum of their covariance
+    terms."""
     n, d = z1.shape
     invariance = sum(float(z1[i, j] - z2[i, j]) ** 2 for i in range(n) for j in range(d)) / (n * d)
     variance = covariance = 0.0
@@ -117,7 +115,7 @@ def vicreg_loop(z1, z2, invariance_weight, variance_weight, covariance_weight) -
                 (columns[j][i] - means[j]) * (columns[k][i] - means[k]) for i in range(n)
             ) / (n - 1)
 
-        variance += sum(max(0.0, 1.0 - math.sqrt(cov(j, j) + 1e-4)) for j in range(d)) / d
+        variance += sum(max(0.0, 1.0 - math.sqrt(cov(j, j) + 1e-4)) for j in range(d)) / d / 2
         covariance += sum(cov(j, k) ** 2 for j in range(d) for k in range(d) if j != k) / d
     return (
         invariance_weight * invariance + variance_weight * variance + covariance_weight * covariance
@@ -194,8 +192,8 @@ def test_vicreg_invariance_term_is_zero_for_identical_views_and_the_mse_otherwis
 def test_vicreg_variance_term_of_collapsed_views():
     z = torch.ones(6, 5, dtype=torch.float64)  # every dimension constant: std sqrt(ε) = 0.01
     only_variance = {**VICREG_WEIGHTS, "vicreg_invariance_weight": 0}
-    # Two branches, each 1/d Σ_j max(0, 1 − 0.01) = 0.99; covariances are zero.
-    assert vicreg(z, z.clone(), **only_variance).item() == pytest.approx(25 * 2 * 0.99, rel=1e-12)
+    # Each branch 1/d Σ_j max(0, 1 − 0.01) = 0.99, averaged over the two; covariances are zero.
+    assert vicreg(z, z.clone(), **only_variance).item() == pytest.approx(25 * 0.99, rel=1e-12)
 
 
 def test_barlow_of_identical_decorrelated_standardised_views_is_zero_but_for_epsilon():
@@ -223,14 +221,11 @@ def test_barlow_penalises_swapped_dimensions_on_the_diagonal_only():
 
 
 @pytest.mark.parametrize("method", ["vicreg", "barlow"])
-def test_gradients_of_the_peer_losses_flow_to_both_views(method):
-    z1, z2 = (z.requires_grad_() for z in random_pair())
-    settings = {**VICREG_WEIGHTS, **BARLOW_WEIGHTS}
-    loss_from_settings(method, settings)(z1, z2).backward()
-    for z in (z1, z2):
-        assert z.grad is not None
-        assert torch.isfinite(z.grad).all()
-        assert z.grad.abs().sum() > 0
+def test_gradients_of_the_peer_losses_match_finite_differences(method):
+    z1, z2 = random_pair()
+    z1 = z1 * 0.7  # some variance hinges active, so that VICReg's variance term has a gradient
+    loss = loss_from_settings(method, {**VICREG_WEIGHTS, **BARLOW_WEIGHTS})
+    assert torch.autograd.gradcheck(loss, (z1.requires_grad_(), z2.requires_grad_()))
 
 
 def test_loss_from_settings_binds_each_methods_weights_and_ignores_the_others():
@@ -277,3 +272,4 @@ def test_run_schema_offers_every_loss_with_the_papers_defaults():
     assert properties["vicreg_invariance_weight"]["default"] == 25
     assert properties["vicreg_variance_weight"]["default"] == 25
     assert properties["vicreg_covariance_weight"]["default"] == 1
+    assert properties["barlow_off_diagonal_weight"]["default"] == 5e-3  # Zbontar et al. 2021

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from sslgeom.models import Projector, ResNet, build_model, projector_layer_names
+from sslgeom.models import Projector, ResNet, build_model, projector_layer_names, scale_weights
 
 torch.set_num_threads(1)
 
@@ -97,3 +97,19 @@ def test_same_seed_gives_identical_initial_weights():
     ):
         assert torch.equal(a, b), name
     assert not torch.equal(first.encoder.stem[0].weight, other.encoder.stem[0].weight)
+
+
+@pytest.mark.parametrize("scale", [0.5, 3.0])
+def test_scale_weights_scales_conv_and_linear_weights_and_nothing_else(scale):
+    unscaled, scaled = tiny_model(seed=5), tiny_model(seed=5)
+    scale_weights(scaled, scale)
+    before, after = unscaled.state_dict(), scaled.state_dict()
+    # Conv kernels (4-D) and linear weights (2-D) are scaled; linear biases, BatchNorm weights,
+    # biases and running statistics (1-D) and the batch counters (0-D) are not.
+    matrices = [name for name, value in before.items() if value.dim() >= 2]
+    assert any(before[name].dim() == 4 for name in matrices)
+    assert any(before[name].dim() == 2 for name in matrices)
+    assert "projector.output.bias" in before and "encoder.stem.1.running_var" in before
+    for name, value in before.items():
+        expected = value * scale if name in matrices else value
+        assert torch.equal(after[name], expected), name

@@ -433,6 +433,18 @@ def test_training_curves_panels_and_lines():
     preview(fig, "training_curves")
 
 
+def test_training_curves_give_each_method_its_panel_its_y_scale_and_its_seed_mean():
+    logs = make_train_logs()
+    vicreg = logs.assign(method="vicreg", loss=logs["loss"] * 10)  # a loss on another scale
+    fig = plots.plot_training_curves(pd.concat([logs, vicreg], ignore_index=True), FACTORS)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["mnist5k · simclr", "mnist5k · vicreg", "shapes · simclr", "shapes · vicreg"]
+    assert fig.axes[1].get_ylim()[1] > 5 * fig.axes[0].get_ylim()[1]
+    rows = vicreg.query("dataset == 'mnist5k' and strength == 0.5")
+    seed_mean = [rows[rows["epoch"] == epoch]["loss"].mean() for epoch in range(1, 11)]
+    np.testing.assert_allclose(line_by_label(fig.axes[1], "s = 0.5").get_ydata(), seed_mean)
+
+
 def test_wrapped_facets_drop_empty_slots_and_keep_tick_labels_above_them():
     logs = make_train_logs()
     logs = pd.concat([logs, logs.assign(method="byol")], ignore_index=True)  # 4 facets, 3 columns

@@ -1,6 +1,7 @@
 """Cross-run similarities against direct N × N Gram, loop and sklearn references, known answers
 (rotated copies, invertible maps) and their permutation nulls."""
 
+import functools
 import math
 
 import numpy as np
@@ -11,8 +12,10 @@ from sklearn.preprocessing import StandardScaler
 
 from sslgeom.metrics.similarity import (
     SIMILARITY_METRICS,
+    null_summary,
     pair_similarities,
-    permuted,
+    permutation_null,
+    permutation_orders,
     representation_stats,
 )
 
@@ -163,40 +166,85 @@ def test_invertible_linear_map_has_r2_one_both_ways(rng):
 # --- permutation null ----------------------------------------------------------------------
 
 
-def test_permuted_equals_statistics_of_shuffled_rows(rng):
+def test_permutation_null_equals_similarities_of_reordered_rows(rng):
+    """Every null draw against pair_similarities of the target rebuilt from reordered rows,
+    for two sources at once; the R² null of the reverse map with source and target swapped."""
     fit_a, test_a, fit_b, test_b = related_pair(rng, 40, 60)
-    a = representation_stats(fit_a, test_a, k=4, ridge_alpha=0.5)
-    b = representation_stats(fit_b, test_b, k=4, ridge_alpha=0.5)
-    order = np.random.default_rng(7)
-    fit_order, test_order = order.permutation(40), order.permutation(60)
-    shuffled = representation_stats(fit_b[fit_order], test_b[test_order], k=4, ridge_alpha=0.5)
-    expected = pair_similarities(a, shuffled)
-    result = pair_similarities(a, permuted(b, seed=7))
-    for name in SIMILARITY_METRICS:
-        assert result[name] == pytest.approx(expected[name], rel=1e-9, abs=1e-12), name
+    stats = functools.partial(representation_stats, k=4, ridge_alpha=0.5)
+    a, b = stats(fit_a, test_a), stats(fit_b, test_b)
+    other = stats(fit_a**2, test_a**2)
+    orders = permutation_orders(60, 3, seed=7)
+    null = permutation_null([a, other], b, orders, chunk_size=2)
+    reverse = permutation_null([b], a, orders)["linear_r2_to_target"]
+    for j, order in enumerate(orders):
+        shuffled_b = stats(fit_b, test_b[order])
+        for i, source in enumerate([a, other]):
+            expected = pair_similarities(source, shuffled_b)
+            for metric in ("linear_cka", "debiased_cka", "mutual_knn"):
+                assert null[metric][i, j] == pytest.approx(expected[metric], abs=1e-5), metric
+            assert null["linear_r2_to_target"][i, j] == pytest.approx(expected["linear_r2_ab"])
+        expected_reverse = pair_similarities(b, stats(fit_a, test_a[order]))["linear_r2_ab"]
+        assert reverse[0, j] == pytest.approx(expected_reverse)
+
+
+def test_permutation_orders_are_distinct_permutations():
+    orders = permutation_orders(50, 20, seed=3)
+    assert orders.shape == (20, 50)
+    assert all(sorted(order) == list(range(50)) for order in orders)
+    assert len({tuple(order) for order in orders}) == 20
 
 
 def test_permutation_null_is_at_chance(rng):
-    """Isotropic Gaussian features against a rotated copy with shuffled rows, N = 400, d = 8.
+    """Isotropic Gaussian features against a rotated copy, N = 400, d = 8, 200 shuffles.
 
     Chance values: linear CKA ≈ d / (N + d) (E‖XᵀY‖² = N d², ‖XᵀX‖² ≈ N² d + N d²),
-    debiased CKA 0, both with standard deviation ≈ √2 / N; mutual k-NN k / (N − 1), its
-    overlap about binomial with standard error √(p(1 − p) / (k N)); ridge R² ≈ 0, slightly
-    negative (over-fitting d weights on 300 rows). Tolerances: 5 standard errors.
+    debiased CKA 0, both with standard deviation ≈ √2 / N per draw; mutual k-NN k / (N − 1),
+    its overlap about binomial with standard error √(p(1 − p) / (k N)). The R² of the fitted
+    map (≈ 1) scored on shuffled targets: SS_res ≈ ‖Y‖² + ‖Ŷ‖² = 2‖Y‖², so R² ≈ −1.
+    Tolerances: 5 standard errors of the mean over the draws; the observed value lies above
+    every draw, so its p-value is 1 / (n + 1).
     """
-    n, d, k = 400, 8, 10
+    n, d, k, draws = 400, 8, 10, 200
     fit, test = rng.standard_normal((300, d)), rng.standard_normal((n, d))
     rotation = random_rotation(rng, d)
     a = representation_stats(fit, test, k=k)
     b = representation_stats(fit @ rotation, test @ rotation, k=k)
-    assert pair_similarities(a, b)["debiased_cka"] == pytest.approx(1.0)
-    null = pair_similarities(a, permuted(b, seed=1))
-    cka_se, p = math.sqrt(2) / n, k / (n - 1)
-    assert null["linear_cka"] == pytest.approx(d / (n + d), abs=5 * cka_se)
-    assert null["debiased_cka"] == pytest.approx(0.0, abs=5 * cka_se)
-    assert null["mutual_knn"] == pytest.approx(p, abs=5 * math.sqrt(p * (1 - p) / (k * n)))
-    assert -0.1 < null["linear_r2_ab"] < 0.02
-    assert -0.1 < null["linear_r2_ba"] < 0.02
+    observed = pair_similarities(a, b)
+    assert observed["debiased_cka"] == pytest.approx(1.0)
+    null = {m: v[0] for m, v in permutation_null([a], b, permutation_orders(n, draws, 1)).items()}
+    cka_se, p = math.sqrt(2) / n / math.sqrt(draws), k / (n - 1)
+    assert null["linear_cka"].mean() == pytest.approx(d / (n + d), abs=5 * cka_se)
+    assert null["debiased_cka"].mean() == pytest.approx(0.0, abs=5 * cka_se)
+    knn_se = math.sqrt(p * (1 - p) / (k * n * draws))
+    assert null["mutual_knn"].mean() == pytest.approx(p, abs=5 * knn_se)
+    assert null["linear_r2_to_target"].mean() == pytest.approx(-1.0, abs=0.1)
+    for metric, values in null.items():
+        name = "linear_r2_ab" if metric == "linear_r2_to_target" else metric
+        assert null_summary(observed[name], values)["p_value"] == 1 / (draws + 1)
+
+
+def test_null_summary_against_closed_forms():
+    draws = np.arange(100.0)  # 0, 1, …, 99
+    summary = null_summary(89.5, draws)
+    assert summary["null_mean"] == 49.5
+    assert summary["null_q95"] == pytest.approx(94.05)  # linear interpolation at 0.95 · 99
+    assert summary["p_value"] == pytest.approx((1 + 10) / 101)  # 90, …, 99 reach 89.5
+    assert null_summary(-1.0, draws)["p_value"] == 1.0
+
+
+def test_unrelated_representations_have_uniform_p_values(rng):
+    """Under the null (independent features) the p-value is uniform: P(p ≤ 0.2) ≈ 0.2."""
+    n, d, draws, repeats = 60, 3, 19, 150
+    small = []
+    for _ in range(repeats):
+        a, b = (
+            representation_stats(rng.standard_normal((40, d)), rng.standard_normal((n, d)), k=5)
+            for _ in range(2)
+        )
+        null = permutation_null([a], b, permutation_orders(n, draws, int(rng.integers(1e9))))
+        small.append(null_summary(pair_similarities(a, b)["linear_cka"], null["linear_cka"][0]))
+    rate = np.mean([s["p_value"] <= 0.2 for s in small])
+    assert rate == pytest.approx(0.2, abs=4 * math.sqrt(0.2 * 0.8 / repeats))
 
 
 # --- validation ----------------------------------------------------------------------------

@@ -237,12 +237,13 @@ def test_geometry_run_measures_the_extracted_arrays_and_names_a_file_without_the
     arrays = {"test_encoder": test_encoder, "train_encoder": np.zeros((8, 8), np.float32)}
     arrays |= extract_tangents(model, dataset, test_encoder, OPTIONS)
     save_npz_atomically(arrays, tmp_path / "embeddings.npz")
-    options = {"k": 2, "n_neighbors": 4, "seed": 0}
+    options = {"k": 2, "n_neighbors": 4, "seed": 0, "span_variance": 0.99}
     outputs = [tmp_path / "geometry.csv", tmp_path / "spectrum.csv"]
     geometry_run(tmp_path / "embeddings.npz", *outputs, options)
     rows = outputs[0].read_text().splitlines()
     families = {row.split(",")[0] for row in rows[1:]}
-    assert families == {"jacobian", "augmentation", "data", "random", "style", "content"}
+    baselines = {"random", "random_span", "data_span"}
+    assert families == {"jacobian", "augmentation", "data", "style", "content"} | baselines
     assert len(outputs[1].read_text().splitlines()) == 1 + 3  # min(d_z, d_h) singular values
     save_npz_atomically({"test_encoder": test_encoder}, tmp_path / "plain.npz")
     with pytest.raises(ValueError, match="plain.npz holds no geometry arrays.*forcerun embed"):

@@ -6,7 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-from conftest import CORE_METRICS, REPO, TINY_CONFIG, snakemake
+from conftest import CORE_METRICS, REPO, TINY_CONFIG, finished_workdir, snakemake
 
 FIGURES = [
     "augmentations",
@@ -29,10 +29,7 @@ LATENT_METRICS = [
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     """A working directory in which the tiny experiment has run to completion."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    shutil.copy(TINY_CONFIG, workdir / "config.yaml")
-    snakemake("--cores", "2", "--configfile", "config.yaml", workdir=workdir)
-    return workdir
+    return finished_workdir(TINY_CONFIG, tmp_path_factory.mktemp("tiny"))
 
 
 def test_every_figure_is_drawn(finished_run):
@@ -67,17 +64,15 @@ def test_metrics_table_is_tidy_and_complete(finished_run):
 def test_geometry_table_has_every_family_per_run(finished_run):
     geometry = pd.read_csv(finished_run / "results/tiny/geometry.csv")
     families = geometry.groupby("dataset")["family"].unique()
-    assert set(families["mnist5k"]) == {"jacobian", "augmentation", "data", "random"}
-    assert set(families["shapes"]) == {
-        "jacobian",
-        "augmentation",
-        "data",
-        "random",
-        "style",
-        "content",
-    }
+    baselines = {"random", "random_span", "data_span"}
+    assert set(families["mnist5k"]) == {"jacobian", "augmentation", "data"} | baselines
+    assert set(families["shapes"]) == {"jacobian", "augmentation", "data", "style", "content"} | (
+        baselines
+    )
     random = geometry.query("family == 'random' and metric == 'sensitivity'")["value"]
     assert random.between(0.5, 1.5).all(), "random directions have sensitivity near 1"
+    style = geometry.query("family == 'style'").pivot_table("value", "seed", "metric")
+    assert (style["dimension"] == 6).all(), "one tangent per style latent"
 
 
 def test_finished_run_has_nothing_to_do(finished_run):

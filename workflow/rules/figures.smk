@@ -95,12 +95,15 @@ TABLE_FIGURES = {
         "subcategory": "Tangent geometry",
         "options": {
             "metric_labels": {
-                "sensitivity": "projector sensitivity ρ (1 = random direction)"
+                "sensitivity_minus_random": "ρ − ρ(random directions, same dimension)",
+                "sensitivity_minus_random_span": (
+                    "ρ − ρ(random directions in the data span, same dimension)"
+                ),
             },
             "title": "How much the projector keeps each family of encoder-space directions",
             "line_by": "family",
-            "reference_line": 1.0,
-            "reference_label": "random direction",
+            "reference_line": 0.0,
+            "reference_label": "kept as much as the baseline",
         },
     },
     "tangent_angles": {
@@ -109,10 +112,15 @@ TABLE_FIGURES = {
         "subcategory": "Tangent geometry",
         "options": {
             "metric_labels": {
-                "angle": "mean principal angle to the Jacobian's kept subspace (°)"
+                "angle_minus_random": "angle − angle(random directions, same dimension) (°)",
+                "angle_minus_random_span": (
+                    "angle − angle(random directions in the data span, same dimension) (°)"
+                ),
             },
             "title": "Alignment of each direction family with what the projector keeps",
             "line_by": "family",
+            "reference_line": 0.0,
+            "reference_label": "as aligned as the baseline",
         },
     },
     "latent_r2_by_layer": {

@@ -20,9 +20,6 @@ rule identifiability:
         runtime=60,
     params:
         run_ids=lambda wildcards: list(RUNS[wildcards.exp]),
-        final_epochs=lambda wildcards: [
-            settings["epochs"] for settings in RUNS[wildcards.exp].values()
-        ],
         factors=per_run_factors,
         options=config["identifiability"],
     script:

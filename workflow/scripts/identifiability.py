@@ -8,7 +8,6 @@ with redirect_output_to(snakemake.log[0]):
     similarity, convergence = compare_runs(
         run_ids=snakemake.params.run_ids,
         embeddings_paths=list(snakemake.input),
-        final_epochs=snakemake.params.final_epochs,
         factor_values=snakemake.params.factors,
         options=snakemake.params.options,
     )

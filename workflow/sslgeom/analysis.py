@@ -5,18 +5,13 @@ import functools
 import numpy as np
 
 from sslgeom.artifacts import load_embeddings, write_rows
-from sslgeom.data.shapes import (
-    CATEGORICAL_LATENTS,
-    CONTENT_LATENTS,
-    LATENT_PERIODS,
-    STYLE_LATENTS,
-)
+from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_PERIODS
 from sslgeom.metrics.invariance import invariance, mean_view_cosine
 from sslgeom.metrics.latents import (
     kernel_ridge_r2,
     latent_r2_by_name,
+    mcc_targets,
     mean_correlation_coefficient,
-    regression_targets,
 )
 from sslgeom.metrics.probes import knn_accuracy, linear_probe_accuracy
 from sslgeom.metrics.spectrum import alpha_req, participation_ratio, rankme, singular_values
@@ -47,7 +42,7 @@ def layer_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) 
 def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) -> dict:
     """Latent recovery, for data whose latents are known: held-out linear R² of every latent;
     where ``options`` give ``kernel_ridge_images``, also its kernel-ridge R² and the MCC of the
-    content and of the style latents."""
+    continuous generating latents (:func:`sslgeom.metrics.latents.mcc_targets`)."""
     if "train_latents" not in embeddings:
         return {}
     train_z, test_z = embeddings[f"train_{layer}"], embeddings[f"test_{layer}"]
@@ -67,12 +62,8 @@ def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict)
         return metrics
     kernel = functools.partial(kernel_ridge_r2, max_train=options["kernel_ridge_images"])
     metrics |= {f"latent_r2_kernel_{name}": v for name, v in by_name(score=kernel).items()}
-    targets = regression_targets(
-        embeddings["test_latents"], names, LATENT_PERIODS, CATEGORICAL_LATENTS
-    )
-    for group, latents in (("content", CONTENT_LATENTS), ("style", STYLE_LATENTS)):
-        group_targets = np.column_stack([targets[name] for name in latents])
-        metrics[f"mcc_{group}"] = mean_correlation_coefficient(test_z, group_targets)
+    targets = mcc_targets(embeddings["test_latents"], names, LATENT_PERIODS, CATEGORICAL_LATENTS)
+    metrics["mcc"] = mean_correlation_coefficient(test_z, targets)
     return metrics
 
 

@@ -7,8 +7,10 @@ For images of size H×W, each view is, in order:
 - grayscale with probability 0.2·s;
 - horizontal flip with probability 0.5·s.
 
-s = 1 is SimCLR's CIFAR policy (Chen et al. 2020) without blur; s = 0 is the identity, so both
-views are the same image. The policy runs batched on the images' device (kornia).
+s = 1 is SimCLR's ImageNet policy (Chen et al. 2020) without blur, colour-jitter strength 1;
+its CIFAR-10 recipe halves the jitter (0.4, 0.4, 0.4, 0.1), which no single s gives. s = 0 is
+the identity, so both views are the same image. The policy runs batched on the images' device
+(kornia).
 """
 
 import kornia.augmentation as K

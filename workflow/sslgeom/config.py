@@ -25,6 +25,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from sslgeom.data.mnist import MNIST5K_IMAGES
 from sslgeom.experiments import experiment_runs, format_value, variants
+from sslgeom.training_length import training_length
 
 CONFIG_SCHEMA = "config.schema.yaml"
 RUN_SCHEMA = "run.schema.yaml"
@@ -159,10 +160,12 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, datasets: dict)
         for grid_index in _grid_indices(experiment["grid"])
     ]
     for settings, origin in zip(runs.values(), origins, strict=True):
+        epochs_written = "epochs" in settings
         _check_run(settings, run_schema, origin)
+        _check_epochs_or_train_steps(settings, epochs_written, origin)
         _check_dataset_declared(settings, datasets, origin)
         _check_batch_fits(settings, datasets, origin)
-        _check_snapshots_before_end(settings, origin)
+        _check_snapshots_before_end(settings, datasets, origin)
     return runs
 
 
@@ -251,6 +254,16 @@ def _check_run(settings: dict, run_schema: dict, origin: RunOrigin) -> None:
     raise _error_at((*origin.path_of(key), *inner), problem)
 
 
+def _check_epochs_or_train_steps(settings: dict, epochs_written: bool, origin: RunOrigin) -> None:
+    """A run's length is given once: by epochs or by train_steps."""
+    if epochs_written and settings["train_steps"] is not None:
+        raise _error_at(
+            origin.path_of("train_steps"),
+            f"{settings['train_steps']} steps, but the run also sets epochs (at "
+            f"{_dotted(origin.path_of('epochs'))}); allowed: one of epochs and train_steps",
+        )
+
+
 def _check_dataset_declared(settings: dict, datasets: dict, origin: RunOrigin) -> None:
     if settings["dataset"] not in datasets:
         raise _error_at(
@@ -271,7 +284,7 @@ def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None
             f"{train_size} is larger than the training set of {dataset} ({n_train} images); "
             f"allowed: value ≤ {n_train}",
         )
-    used = train_size or n_train
+    used = _images_trained_on(settings, datasets)
     if batch_size > used:
         what = "train_size" if train_size else f"the training set of {dataset}"
         raise _error_at(
@@ -280,14 +293,31 @@ def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None
         )
 
 
-def _check_snapshots_before_end(settings: dict, origin: RunOrigin) -> None:
-    late = [epoch for epoch in settings["snapshot_epochs"] if epoch >= settings["epochs"]]
-    if late:
-        raise _error_at(
-            origin.path_of("snapshot_epochs"),
-            f"epoch {late[0]} is not before the last epoch ({settings['epochs']}), which is the "
-            f"final model itself; allowed: epochs < {settings['epochs']}",
-        )
+def _images_trained_on(settings: dict, datasets: dict) -> int:
+    dataset = settings["dataset"]
+    return settings["train_size"] or training_set_size(dataset, datasets[dataset])
+
+
+def _check_snapshots_before_end(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+    """Each snapshot comes before the last epoch, counted from train_steps where it is set."""
+    train_steps = settings["train_steps"]
+    length = training_length(
+        _images_trained_on(settings, datasets),
+        settings["batch_size"],
+        settings["epochs"],
+        train_steps,
+    )
+    late = [epoch for epoch in settings["snapshot_epochs"] if epoch >= length.epochs]
+    if not late:
+        return
+    last = str(length.epochs)
+    if train_steps is not None:
+        last += f": train_steps {train_steps} at {length.steps_per_epoch} steps per epoch"
+    raise _error_at(
+        origin.path_of("snapshot_epochs"),
+        f"epoch {late[0]} is not before the last epoch ({last}), which is the final model "
+        f"itself; allowed: epochs < {length.epochs}",
+    )
 
 
 def _check_alpha_req_indices(analysis: dict) -> None:

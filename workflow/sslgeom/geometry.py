@@ -106,6 +106,27 @@ def random_subspace(n: int, d: int, k: int, seed: int) -> np.ndarray:
     return np.linalg.qr(gaussian).Q
 
 
+def data_span(h: np.ndarray, variance: float, min_rank: int = 1) -> np.ndarray:
+    """The principal subspace of the rows of ``h`` (N × d_h, centred here) that holds the
+    fraction ``variance`` of their variance: an orthonormal basis d_h × r, r the fewest
+    principal directions whose eigenvalues sum to at least that fraction, and at least
+    ``min_rank`` (so that baselines of that dimension can be drawn inside it)."""
+    centred = _as_float64(h) - np.mean(h, axis=0)
+    _, sigma, vh = np.linalg.svd(centred, full_matrices=False)
+    explained = np.cumsum(sigma**2) / np.sum(sigma**2)
+    rank = int(np.searchsorted(explained, variance * (1 - 1e-12))) + 1
+    return vh[: max(rank, min_rank)].T
+
+
+def random_subspace_in(span: np.ndarray, n: int, k: int, seed: int) -> np.ndarray:
+    """``n`` uniformly random k-dimensional subspaces of the column space of ``span``
+    (d × r, orthonormal), as orthonormal bases n × d × k: the baseline of directions the data
+    actually uses. Raises ValueError if k exceeds r."""
+    if k > span.shape[1]:
+        raise ValueError(f"cannot draw {k} directions inside a {span.shape[1]}-dimensional span")
+    return _as_float64(span) @ random_subspace(n, span.shape[1], k, seed)
+
+
 # --- comparing the projector with subspaces -----------------------------------------------
 
 

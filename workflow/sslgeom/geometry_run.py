@@ -2,8 +2,9 @@
 
 At the encoder outputs h of test images: the projector Jacobian's spectrum, and for each
 family of encoder-space directions — augmentation tangent, data tangent, style latents and
-content (class) changes on rendered data, and random directions as the baseline — the
-projector's sensitivity ρ and the principal angles to the subspace the projector keeps.
+content (class) changes on rendered data — the projector's sensitivity ρ and the principal
+angles to the subspace the projector keeps, each against random subspaces of the same dimension
+drawn from the whole encoder space and from the span of the data.
 
 Everything the model has to compute (Jacobians, encoder-space moves) is extracted by the
 embedding stage (:mod:`sslgeom.tangents`) into the run's ``embeddings.npz``, so this stage is
@@ -15,11 +16,13 @@ import numpy as np
 from sslgeom.artifacts import embeddings_rebuild_hint, load_embeddings, write_rows
 from sslgeom.geometry import (
     augmentation_tangent,
+    data_span,
     data_tangent,
     jacobian_spectrum_stats,
     orthonormal_basis,
     principal_angles,
     random_subspace,
+    random_subspace_in,
     sensitivity,
     top_right_singular_vectors,
 )
@@ -41,17 +44,20 @@ EXTRACTION_OPTIONS = (
     "seed",
     "batch_size",
 )
-MEASUREMENT_OPTIONS = ("k", "n_neighbors", "seed")
+MEASUREMENT_OPTIONS = ("k", "n_neighbors", "span_variance", "seed")
 
 
-def tangent_families(embeddings: dict[str, np.ndarray], k: int, n_neighbors: int, seed: int):
-    """Orthonormal bases (n × d_h × ·) of every direction family at the n extracted images."""
+BASELINES = ("random", "random_span")
+
+
+def tangent_families(embeddings: dict[str, np.ndarray], k: int, n_neighbors: int):
+    """Orthonormal bases (n × d_h × ·) of every measured direction family at the n extracted
+    images: augmentation and data tangents of dimension k; on rendered data the style
+    tangents (one per style latent) and the content moves (one per other class)."""
     moves = embeddings[TANGENT_ARRAYS["augmentation"]]
-    n, d_h = moves.shape[0], moves.shape[-1]
     families = {
         "augmentation": augmentation_tangent(moves, k),
-        "data": data_tangent(embeddings["test_encoder"], k, n_neighbors, n_rows=n),
-        "random": random_subspace(n, d_h, k, seed),
+        "data": data_tangent(embeddings["test_encoder"], k, n_neighbors, n_rows=len(moves)),
     }
     for family in ("style", "content"):
         if TANGENT_ARRAYS[family] in embeddings:
@@ -59,26 +65,70 @@ def tangent_families(embeddings: dict[str, np.ndarray], k: int, n_neighbors: int
     return families
 
 
+def baseline_subspaces(n: int, dimension: int, span: np.ndarray, seed: int) -> dict:
+    """The random baselines of one dimension at n images: uniformly random subspaces of the
+    whole encoder space (``random``) and of the span of the encoder's test embeddings
+    (``random_span``)."""
+    return {
+        "random": random_subspace(n, span.shape[0], dimension, seed),
+        "random_span": random_subspace_in(span, n, dimension, seed),
+    }
+
+
+def projector_alignment(jacobians: np.ndarray, kept: np.ndarray, basis: np.ndarray) -> dict:
+    """Mean sensitivity ρ of the projector along ``basis`` and its mean principal angle (°)
+    to the subspace ``kept`` by the projector."""
+    return {
+        "sensitivity": float(sensitivity(jacobians, basis).mean()),
+        "angle": float(np.rad2deg(principal_angles(basis, kept)).mean()),
+    }
+
+
 def run_geometry(embeddings: dict[str, np.ndarray], options: dict) -> tuple[list[dict], np.ndarray]:
-    """Tidy rows (family, metric, value) and the mean singular values of the projector Jacobian."""
+    """Tidy rows (family, metric, value) and the mean singular values of the projector Jacobian.
+
+    Every family is measured against random baselines of its own dimension (families differ:
+    k for the tangents, the number of style latents, classes − 1), both drawn anew for each
+    dimension: ``{metric}_minus_{baseline}`` is the family's ρ or angle minus the baseline's.
+    The baselines at dimension k are also rows of their own (families ``random`` and
+    ``random_span``); the span is the principal subspace of the test embeddings holding
+    ``span_variance`` of their variance, widened to the largest family dimension if needed
+    (its dimension is the row of family ``data_span``).
+    """
     jacobians = embeddings[TANGENT_ARRAYS["jacobians"]]
     stats = jacobian_spectrum_stats(jacobians)
     kept = top_right_singular_vectors(jacobians, options["k"])
+    families = tangent_families(embeddings, options["k"], options["n_neighbors"])
+    dimensions = sorted({basis.shape[-1] for basis in families.values()} | {options["k"]})
+    span = data_span(embeddings["test_encoder"], options["span_variance"], dimensions[-1])
     rows = [
         {"family": "jacobian", "metric": name, "value": float(stats[name])}
         for name in ("stable_rank", "effective_rank")
     ]
-    families = tangent_families(embeddings, options["k"], options["n_neighbors"], options["seed"])
+    rows.append({"family": "data_span", "metric": "dimension", "value": float(span.shape[1])})
+    n = len(jacobians)
+    baselines = {}
+    for dimension in dimensions:
+        bases = baseline_subspaces(n, dimension, span, options["seed"])
+        baselines[dimension] = {
+            name: projector_alignment(jacobians, kept, basis) for name, basis in bases.items()
+        }
+    for name in BASELINES:
+        for metric, value in baselines[options["k"]][name].items():
+            rows.append({"family": name, "metric": metric, "value": value})
     for family, basis in families.items():
-        angles = np.rad2deg(principal_angles(basis, kept))
-        rows += [
-            {
-                "family": family,
-                "metric": "sensitivity",
-                "value": float(sensitivity(jacobians, basis).mean()),
-            },
-            {"family": family, "metric": "angle", "value": float(angles.mean())},
-        ]
+        measured = projector_alignment(jacobians, kept, basis)
+        rows += [{"family": family, "metric": m, "value": v} for m, v in measured.items()]
+        rows.append({"family": family, "metric": "dimension", "value": float(basis.shape[-1])})
+        for name, baseline in baselines[basis.shape[-1]].items():
+            rows += [
+                {
+                    "family": family,
+                    "metric": f"{metric}_minus_{name}",
+                    "value": value - baseline[metric],
+                }
+                for metric, value in measured.items()
+            ]
     return rows, stats["mean_singular_values"]
 
 

@@ -9,112 +9,183 @@ representation's statistics are computed once and shared by all the pairs it is 
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
 
 from sslgeom.artifacts import load_embeddings
 from sslgeom.metrics.similarity import (
     RepresentationStats,
+    null_summary,
     pair_similarities,
-    permuted,
+    permutation_null,
+    permutation_orders,
     representation_stats,
 )
 
+UNTRAINED_EPOCH = 0
+
 
 class RunRepresentations:
-    """The statistics (and their row-shuffled null copies) of one run, per epoch and layer."""
+    """The statistics of one run's representations, per epoch and layer."""
 
-    def __init__(self, embeddings_path: str, final_epoch: int, layers: list[str], options: dict):
+    def __init__(self, embeddings_path: str, layers: list[str], options: dict):
         embeddings = load_embeddings(embeddings_path)
         snapshots = embeddings["snapshot_epochs"].tolist()
-        prefixes = {epoch: f"epoch{epoch}_" for epoch in snapshots} | {final_epoch: ""}
-        self.final_epoch = final_epoch
+        self.final_epoch = int(embeddings["final_epoch"])
+        prefixes = {epoch: f"epoch{epoch}_" for epoch in snapshots} | {self.final_epoch: ""}
         self.epochs = list(prefixes)
         self.stats: dict[tuple, RepresentationStats] = {}
-        self.null_stats: dict[tuple, RepresentationStats] = {}
         for (epoch, prefix), layer in itertools.product(prefixes.items(), layers):
-            stats = representation_stats(
+            self.stats[epoch, layer] = representation_stats(
                 embeddings[f"{prefix}train_{layer}"][: options["fit_images"]],
                 embeddings[f"{prefix}test_{layer}"],
                 k=options["knn_k"],
                 ridge_alpha=options["ridge_alpha"],
             )
-            self.stats[epoch, layer] = stats
-            self.null_stats[epoch, layer] = permuted(stats, options["null_seed"])
 
 
 def differing_factors(a: dict, b: dict, factors: list[str]) -> list[str]:
     return [factor for factor in factors if a[factor] != b[factor]]
 
 
-def similarity_rows(
-    a: RunRepresentations, b: RunRepresentations, epoch_a, epoch_b, layers: list[str]
-) -> Iterator[dict]:
-    """One row per layer and metric: the similarity of a and b and its permutation null."""
+class Comparisons:
+    """Pairs of representations to compare, each keyed (run index, epoch, layer), with the
+    metadata of its output rows; :meth:`rows` measures them all with their permutation nulls."""
+
+    def __init__(self, runs: list[RunRepresentations], layers: list[str]):
+        self.runs, self.layers = runs, layers
+        self.pairs: list[tuple[tuple, tuple, dict]] = []
+
+    def add(self, a: int, epoch_a: int, b: int, epoch_b: int, meta: dict) -> None:
+        for layer in self.layers:
+            self.pairs.append(((a, epoch_a, layer), (b, epoch_b, layer), meta | {"layer": layer}))
+
+    def _stats(self, key: tuple) -> RepresentationStats:
+        run, epoch, layer = key
+        return self.runs[run].stats[epoch, layer]
+
+    def _nulls(self, orders: np.ndarray) -> dict[tuple, dict[str, np.ndarray]]:
+        """(key_a, key_b) → metric → null draws: the rows of b shuffled for every metric but
+        ``linear_r2_ba``, the map from b to a, whose target a is shuffled instead."""
+        by_target, by_source = defaultdict(list), defaultdict(list)
+        for key_a, key_b, _ in self.pairs:
+            by_target[key_b].append(key_a)
+            by_source[key_a].append(key_b)
+        nulls = defaultdict(dict)
+        for key_b, keys_a in by_target.items():
+            draws = permutation_null([self._stats(k) for k in keys_a], self._stats(key_b), orders)
+            for index, key_a in enumerate(keys_a):
+                nulls[key_a, key_b] |= {metric: values[index] for metric, values in draws.items()}
+                nulls[key_a, key_b]["linear_r2_ab"] = nulls[key_a, key_b].pop("linear_r2_to_target")
+        for key_a, keys_b in by_source.items():
+            sources = [self._stats(k) for k in keys_b]
+            draws = permutation_null(sources, self._stats(key_a), orders, ("linear_r2_to_target",))
+            for index, key_b in enumerate(keys_b):
+                nulls[key_a, key_b]["linear_r2_ba"] = draws["linear_r2_to_target"][index]
+        return nulls
+
+    def rows(self, orders: np.ndarray) -> list[dict]:
+        """One row per pair and metric: the metadata, ``metric``, ``value`` and the null's
+        ``null_mean``, ``null_q95`` and ``p_value`` (:func:`null_summary`)."""
+        nulls = self._nulls(orders)
+        rows = []
+        for key_a, key_b, meta in self.pairs:
+            values = pair_similarities(self._stats(key_a), self._stats(key_b))
+            rows += [
+                meta
+                | {"metric": metric, "value": value}
+                | null_summary(value, nulls[key_a, key_b][metric])
+                for metric, value in values.items()
+            ]
+        return rows
+
+
+def untrained_values(runs: list[RunRepresentations], i: int, j: int, layers: list[str]) -> dict:
+    """(layer, metric) → the similarity of runs i and j before training (their epoch-0
+    snapshots), empty when either run lacks one."""
+    a, b = runs[i], runs[j]
+    if UNTRAINED_EPOCH not in a.epochs or UNTRAINED_EPOCH not in b.epochs:
+        return {}
+    values = {}
     for layer in layers:
-        values = pair_similarities(a.stats[epoch_a, layer], b.stats[epoch_b, layer])
-        nulls = pair_similarities(a.stats[epoch_a, layer], b.null_stats[epoch_b, layer])
-        for metric, value in values.items():
-            yield {"layer": layer, "metric": metric, "value": value, "null": nulls[metric]}
+        pair = pair_similarities(a.stats[UNTRAINED_EPOCH, layer], b.stats[UNTRAINED_EPOCH, layer])
+        values |= {(layer, metric): value for metric, value in pair.items()}
+    return values
 
 
 def compare_runs(
     run_ids: list[str],
     embeddings_paths: list[str],
-    final_epochs: list[int],
     factor_values: list[dict],
     options: dict,
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> tuple[list[dict], list[dict]]:
     """(similarity rows of every pair of runs, convergence rows of every run's snapshots).
 
-    ``final_epochs[i]`` is the number of epochs and ``factor_values[i]`` are the factor columns
-    of run ``run_ids[i]``. A similarity row names the
-    two runs, the factors in which they differ (``differs_in``, joined by ``+``), both runs'
-    factor values (suffixes ``_a`` and ``_b``), the layer, the metric, its value and null.
-    A convergence row compares a snapshot epoch of one run with the same run's final model
-    (``comparison`` = ``to_final``) or with the same epoch of a run that differs only in its
-    seed (``across_seeds``); the final epoch is included as ``epoch`` = the run's last epoch.
+    ``factor_values[i]`` are the factor columns of run ``run_ids[i]``. A similarity row names
+    the two runs, the factors in which they differ (``differs_in``, joined by ``+``), both
+    runs' factor values (suffixes ``_a`` and ``_b``), the layer, the metric, its value, its
+    permutation null (``null_mean``, ``null_q95``, ``p_value`` over
+    ``options["n_permutations"]`` shuffles of the test rows) and ``untrained``: the same
+    pair's similarity before training (epoch-0 snapshots; empty without them), the baseline
+    of what the architecture and initialisation alone give. A convergence row compares a
+    snapshot epoch of one run with the same run's final model (``comparison`` =
+    ``to_final``) or with the same epoch of a run that differs only in its seed
+    (``across_seeds``); the final model is included as ``epoch`` = the run's last epoch.
     """
     layers, factors = options["layers"], list(factor_values[0])
     started = time.perf_counter()
-    runs = [
-        RunRepresentations(path, epochs, layers, options)
-        for path, epochs in zip(embeddings_paths, final_epochs, strict=True)
-    ]
+    runs = [RunRepresentations(path, layers, options) for path in embeddings_paths]
     seconds = time.perf_counter() - started
     log(f"statistics of {len(runs)} runs × {len(layers)} layers in {seconds:.1f} s")
 
     started = time.perf_counter()
-    similarity, convergence = [], []
+    pairs, convergence = Comparisons(runs, layers), Comparisons(runs, layers)
+    untrained = {}
     for (i, a), (j, b) in itertools.combinations(enumerate(runs), 2):
         differs = differing_factors(factor_values[i], factor_values[j], factors)
-        pair = {
-            "run_a": run_ids[i],
-            "run_b": run_ids[j],
-            "differs_in": "+".join(differs),
-            **{f"{factor}_a": factor_values[i][factor] for factor in factors},
-            **{f"{factor}_b": factor_values[j][factor] for factor in factors},
-        }
-        similarity += [
-            pair | row for row in similarity_rows(a, b, a.final_epoch, b.final_epoch, layers)
-        ]
+        pairs.add(
+            i,
+            a.final_epoch,
+            j,
+            b.final_epoch,
+            {
+                "run_a": run_ids[i],
+                "run_b": run_ids[j],
+                "differs_in": "+".join(differs),
+                **{f"{factor}_a": factor_values[i][factor] for factor in factors},
+                **{f"{factor}_b": factor_values[j][factor] for factor in factors},
+            },
+        )
+        untrained[run_ids[i], run_ids[j]] = untrained_values(runs, i, j, layers)
         if differs == ["seed"]:
             for epoch in a.epochs:
-                rows = similarity_rows(a, b, epoch, epoch, layers)
-                convergence += [
-                    {"run_a": run_ids[i], "run_b": run_ids[j], **factor_values[i]}
-                    | {"epoch": epoch, "comparison": "across_seeds"}
-                    | row
-                    for row in rows
-                ]
+                meta = {"run_a": run_ids[i], "run_b": run_ids[j], **factor_values[i]}
+                convergence.add(
+                    i, epoch, j, epoch, meta | {"epoch": epoch, "comparison": "across_seeds"}
+                )
     for i, run in enumerate(runs):
         for epoch in run.epochs:
-            convergence += [
-                {"run_a": run_ids[i], "run_b": run_ids[i], **factor_values[i]}
-                | {"epoch": epoch, "comparison": "to_final"}
-                | row
-                for row in similarity_rows(run, run, epoch, run.final_epoch, layers)
-            ]
+            meta = {"run_a": run_ids[i], "run_b": run_ids[i], **factor_values[i]}
+            convergence.add(
+                i, epoch, i, run.final_epoch, meta | {"epoch": epoch, "comparison": "to_final"}
+            )
+    orders = permutation_orders(
+        len(runs[0].stats[runs[0].final_epoch, layers[0]].test_centred),
+        options["n_permutations"],
+        options["null_seed"],
+    )
+    similarity = [
+        row
+        | {"untrained": untrained[row["run_a"], row["run_b"]].get((row["layer"], row["metric"]))}
+        for row in pairs.rows(orders)
+    ]
+    convergence_rows = convergence.rows(orders)
     n_pairs = len(runs) * (len(runs) - 1) // 2
-    log(f"{n_pairs} pairs and the snapshots compared in {time.perf_counter() - started:.1f} s")
-    return similarity, convergence
+    log(
+        f"{n_pairs} pairs and the snapshots compared, each with {len(orders)} permutations, "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return similarity, convergence_rows

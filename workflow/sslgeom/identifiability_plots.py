@@ -36,9 +36,12 @@ SIMILARITY_LABELS = {
 HEATMAP_METRICS = ("debiased_cka", "mutual_knn")
 GROUPING_FACTORS = ("dataset", "method")
 NULL_STYLE = {"color": "0.55", "marker": "_", "ms": 9, "mew": 1.6, "ls": "none"}
+# the null of a ridge map scored on shuffled rows sits near −R², not at a chance floor
+NULL_COLUMNS = ("null_mean", "null_q95", "p_value")
+METRICS_WITH_NULL_FLOOR = ("linear_cka", "debiased_cka", "mutual_knn")
 METHOD_CMAP = "tab10"
-PAIR_KINDS = ("seed only", "{factor} only", "{factor} + seed")
-PAIR_HATCHES = ("", "//", "..")
+PAIR_KINDS = ("seed only, untrained", "seed only", "{factor} only", "{factor} + seed")
+PAIR_HATCHES = ("xx", "", "//", "..")
 
 
 def base_values(table: pd.DataFrame, factors: Sequence[str]) -> dict:
@@ -55,10 +58,13 @@ def at_base(table: pd.DataFrame, factors: Sequence[str], free: Sequence[str]) ->
 
 
 def with_mean_linear_r2(similarity: pd.DataFrame) -> pd.DataFrame:
-    """Add ``linear_r2`` rows: the mean of the two directions' identifiability R²."""
+    """Add ``linear_r2`` rows: the mean of the two directions' identifiability R² (and of
+    their untrained values); the directions' nulls do not average into one, so it has none."""
     directions = similarity[similarity["metric"].isin(["linear_r2_ab", "linear_r2_ba"])]
-    keys = [c for c in similarity.columns if c not in ("metric", "value", "null")]
-    mean = directions.groupby(keys, sort=False, dropna=False)[["value", "null"]].mean()
+    averaged = ["value", "untrained"]
+    dropped = ("metric", *averaged, *NULL_COLUMNS)
+    keys = [c for c in similarity.columns if c not in dropped]
+    mean = directions.groupby(keys, sort=False, dropna=False)[averaged].mean()
     return pd.concat([similarity, mean.reset_index().assign(metric="linear_r2")])
 
 
@@ -113,20 +119,44 @@ def plot_similarity_heatmap(similarity: pd.DataFrame, factors: Sequence[str]) ->
             ticks = np.arange(len(runs))
             ax.set_xticks(ticks, runs["label"], rotation=90, fontsize=fontsize)
             ax.set_yticks(ticks, runs["label"] if column == 0 else [], fontsize=fontsize)
-            null = rows["null"].mean()
-            ax.set_title(f"{layer}: {SIMILARITY_LABELS[metric]} (null ≈ {null:.2f})", fontsize=9)
+            null, untrained = rows["null_mean"].mean(), rows["untrained"].mean()
+            ax.set_title(
+                f"{layer}: {SIMILARITY_LABELS[metric]}\n"
+                f"(null ≈ {null:.2f}, untrained ≈ {untrained:.2f})",
+                fontsize=9,
+            )
         fig.colorbar(image, ax=axes[row, :], shrink=0.8, label=SIMILARITY_LABELS[metric])
     fig.suptitle(f"{title}\nruns grouped by method and variant, then seed")
     return fig
 
 
-def factor_pair_kinds(similarity: pd.DataFrame, factor: str) -> dict[str, pd.DataFrame]:
-    """The pairs that differ in the seed only, in ``factor`` only, and in both."""
+def base_seed_pairs(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.Series:
+    """Which rows compare two runs of the base setting that differ only in their seed: the
+    baseline of every factor (a grouping factor such as the method may take any value)."""
+    seed_only = similarity["differs_in"] == "seed"
+    fixed = [f for f in factors if f not in (*GROUPING_FACTORS, "seed") and f"{f}_a" in similarity]
+    runs = run_labels(similarity, factors)
+    base = base_values(runs, fixed)
+    at_base = [similarity[f"{factor}_a"] == base[factor] for factor in fixed]
+    return np.logical_and.reduce([seed_only, *at_base])
+
+
+def factor_pair_kinds(
+    similarity: pd.DataFrame, factor: str, factors: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """The base setting's seed pairs before training (their ``untrained`` column as the
+    value) and after, and the pairs that differ in ``factor`` only and in both."""
     differs = similarity["differs_in"]
+    base_seeds = similarity[base_seed_pairs(similarity, factors)]
     both = {f"{factor}+seed", f"seed+{factor}"}
-    kinds = (differs == "seed", differs == factor, differs.isin(both))
+    kinds = (
+        base_seeds.assign(value=base_seeds["untrained"], null_q95=np.nan),
+        base_seeds,
+        similarity[differs == factor],
+        similarity[differs.isin(both)],
+    )
     return {
-        template.format(factor=factor): similarity[kind]
+        template.format(factor=factor): kind
         for template, kind in zip(PAIR_KINDS, kinds, strict=True)
     }
 
@@ -134,9 +164,10 @@ def factor_pair_kinds(similarity: pd.DataFrame, factor: str) -> dict[str, pd.Dat
 def plot_similarity_vs_factor(similarity: pd.DataFrame, factors: Sequence[str]) -> Figure:
     """How much changing each factor moves the runs apart, against the seed-only baseline.
 
-    One panel per (metric, varied factor): bars of the mean similarity of the run pairs that
-    differ only in their seed, only in that factor, and in both, for each layer; the grey
-    marks are the permutation-null values of the same pairs; whiskers are the std over pairs.
+    One panel per (metric, varied factor): bars of the mean similarity, for each layer, of the
+    base setting's seed pairs before training and after it, and of the run pairs that differ
+    only in that factor and in both; the grey marks are the mean 95th percentile of the same
+    pairs' permutation nulls (for CKA and mutual k-NN); whiskers are the std over pairs.
     """
     title = "Cross-run similarity by the factor in which two runs differ"
     varied = [f for f in factors if f != "seed" and (similarity["differs_in"] == f).any()]
@@ -152,7 +183,8 @@ def plot_similarity_vs_factor(similarity: pd.DataFrame, factors: Sequence[str]) 
         for column, factor in enumerate(varied):
             ax = axes[row, column]
             rows = table[table["metric"] == metric]
-            for kind_index, pairs in enumerate(factor_pair_kinds(rows, factor).values()):
+            kinds = factor_pair_kinds(rows, factor, factors).values()
+            for kind_index, pairs in enumerate(kinds):
                 for layer_index, layer in enumerate(layers):
                     values = pairs[pairs["layer"] == layer]
                     x = kind_index + (layer_index - (len(layers) - 1) / 2) * width
@@ -165,7 +197,8 @@ def plot_similarity_vs_factor(similarity: pd.DataFrame, factors: Sequence[str]) 
                         hatch=PAIR_HATCHES[kind_index],
                         edgecolor="white",
                     )
-                    ax.plot(x, values["null"].mean(), **NULL_STYLE)
+                    if metric in METRICS_WITH_NULL_FLOOR:
+                        ax.plot(x, values["null_q95"].mean(), **NULL_STYLE)
             ax.set_xticks(range(len(PAIR_KINDS)), [k.format(factor=factor) for k in PAIR_KINDS])
             ax.tick_params(axis="x", labelsize=7)
             if column == 0:
@@ -173,21 +206,21 @@ def plot_similarity_vs_factor(similarity: pd.DataFrame, factors: Sequence[str]) 
             if row == 0:
                 ax.set_title(f"runs that differ in {factor}", fontsize=9)
     handles = [Patch(color=colours[layer], label=layer) for layer in layers]
-    handles.append(Line2D([], [], label="permutation null", **NULL_STYLE))
+    handles.append(Line2D([], [], label="permutation null (95th percentile)", **NULL_STYLE))
     add_figure_legend(fig, handles, "layer")
     fig.suptitle(f"{title} (mean ± std over pairs)")
     return fig
 
 
 def latent_group_scores(metrics: pd.DataFrame) -> pd.DataFrame:
-    """Per run and layer: mean linear and kernel R² of the content and the style latents, MCC."""
+    """Per run and layer: mean linear and kernel R² of the content and the style latents, and
+    the MCC of the continuous latents, which on ``shapes`` are the style latents."""
     scores = []
     for group, latents in (("content", CONTENT_LATENTS), ("style", STYLE_LATENTS)):
         for score, prefix in (("linear R²", "latent_r2_"), ("kernel R²", "latent_r2_kernel_")):
             names = [f"{prefix}{latent}" for latent in latents]
             scores.append(metrics[metrics["metric"].isin(names)].assign(score=score, group=group))
-        mcc = metrics[metrics["metric"] == f"mcc_{group}"]
-        scores.append(mcc.assign(score="MCC", group=group))
+    scores.append(metrics[metrics["metric"] == "mcc"].assign(score="MCC", group="style"))
     table = pd.concat(scores)
     keys = [c for c in table.columns if c not in ("metric", "value")]
     return table.groupby(keys, sort=False, dropna=False)["value"].mean().reset_index()
@@ -258,8 +291,7 @@ def plot_convergence_over_epochs(convergence: pd.DataFrame, factors: Sequence[st
                     ms=3.5,
                     capsize=2,
                 )
-            null = rows["null"].mean()
-            ax.axhline(null, color="0.55", lw=0.9, ls=":")
+            ax.axhline(rows["null_q95"].mean(), color="0.55", lw=0.9, ls=":")
             ax.set_title(f"{layer}: {SIMILARITY_LABELS[metric]}", fontsize=9)
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -267,7 +299,7 @@ def plot_convergence_over_epochs(convergence: pd.DataFrame, factors: Sequence[st
     handles += [
         Line2D([], [], color="0.3", ls="-", label="snapshot vs final model"),
         Line2D([], [], color="0.3", ls="--", label="seed vs seed, same epoch"),
-        Line2D([], [], color="0.55", ls=":", label="permutation null"),
+        Line2D([], [], color="0.55", ls=":", label="permutation null (95th percentile)"),
     ]
     add_figure_legend(fig, handles, "method / comparison")
     fig.suptitle(f"{title}\nmean ± std over runs and seed pairs, other factors at their base value")

@@ -51,15 +51,17 @@ def vicreg(
 
     For n × d batches Z = ``z1`` and Z' = ``z2``, with λ, μ, ν the three weights::
 
-        ℓ = λ s(Z, Z') + μ [v(Z) + v(Z')] + ν [c(Z) + c(Z')]
+        ℓ = λ s(Z, Z') + μ [v(Z) + v(Z')] / 2 + ν [c(Z) + c(Z')]
         s(Z, Z') = 1/(n d) Σ_i ‖z_i − z'_i‖²                  (mean squared error)
         v(Z) = 1/d Σ_j max(0, γ − sqrt(Var(z^j) + ε))         (γ = 1, ε = 1e-4)
         c(Z) = 1/d Σ_{i≠j} C(Z)_ij²,  C(Z) = 1/(n − 1) Σ_i (z_i − z̄)(z_i − z̄)ᵀ
 
     Var is the unbiased variance of dimension j over the batch. The invariance term
-    is the mean squared error of Algorithm 1 (eq. 5 without its 1/d), the scale the
-    paper's weights λ = μ = 25, ν = 1 were tuned for; the two branches' variance and
-    covariance terms are summed, as in eq. 6.
+    is the mean squared error of Algorithm 1 (eq. 5 without its 1/d). The weights
+    λ = μ = 25, ν = 1 were tuned with the official code (facebookresearch/vicreg), which
+    averages the two branches' variance hinges and sums their covariance terms; this loss
+    follows it. Eq. 6 of the paper writes μ [v(Z) + v(Z')], so its variance term is twice
+    this one: the paper's loss is this one with μ doubled.
     """
     invariance = F.mse_loss(z1, z2)
     variance = z1.new_zeros(())
@@ -67,7 +69,7 @@ def vicreg(
     for z in (z1, z2):
         n, d = z.shape
         std = torch.sqrt(z.var(dim=0) + VICREG_EPSILON)
-        variance = variance + F.relu(VICREG_STD_TARGET - std).mean()
+        variance = variance + F.relu(VICREG_STD_TARGET - std).mean() / 2
         centred = z - z.mean(dim=0)
         cov = centred.T @ centred / (n - 1)
         covariance = covariance + _off_diagonal(cov).pow(2).sum() / d

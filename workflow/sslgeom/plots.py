@@ -613,7 +613,7 @@ def plot_training_curves(train_logs: pd.DataFrame, factors: Sequence[str]) -> Fi
         ax.set_ylabel("training loss")
     handles = strength_handles(train_logs["strength"])
     add_figure_legend(fig, handles, title="augmentation strength\n(thin: single seeds)")
-    fig.suptitle("Contrastive training loss (mean over seeds)")
+    fig.suptitle("Pretraining loss (mean over seeds)")
     return fig
 
 

@@ -66,6 +66,7 @@ def pretrain_run(
             loss_fn=loss_from_settings(settings["method"], settings),
             optimizer=optimizer,
             epochs=settings["epochs"],
+            train_steps=settings["train_steps"],
             batch_size=settings["batch_size"],
             base_lr=settings["lr"],
             warmup_epochs=settings["warmup_epochs"],
@@ -83,7 +84,7 @@ def pretrain_run(
         {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
-            "epoch": settings["epochs"],
+            "epoch": history[-1]["epoch"],
             "settings": settings,
             "in_channels": images.shape[-1],
             "snapshots": snapshots,
@@ -94,15 +95,20 @@ def pretrain_run(
     checkpoint_path.unlink(missing_ok=True)
 
 
-def load_models(model_path: str, device: torch.device) -> dict[int | str, SSLModel]:
-    """The final model (key ``"final"``) and each snapshot (key: its epoch) of ``model.pt``."""
+def read_model_file(model_path: str, device: torch.device) -> dict:
+    """The contents of a run's ``model.pt``, its tensors on ``device``."""
     try:
-        state = torch.load(model_path, map_location=device, weights_only=False)
+        return torch.load(model_path, map_location=device, weights_only=False)
     except Exception as err:
         raise ValueError(
             f"cannot read the checkpoint {model_path} ({err}); rebuild it with "
             f"`snakemake --cores 1 --forcerun pretrain {model_path}`"
         ) from err
+
+
+def models_of(state: dict, device: torch.device) -> dict[int | str, SSLModel]:
+    """The final model (key ``"final"``) and each snapshot (key: its epoch) of a run's
+    ``model.pt`` (as :func:`read_model_file` reads it)."""
     weights = {"final": state["model"], **state.get("snapshots", {})}
     models = {}
     for key, model_state in weights.items():
@@ -113,7 +119,7 @@ def load_models(model_path: str, device: torch.device) -> dict[int | str, SSLMod
 
 
 def load_model(model_path: str, device: torch.device) -> SSLModel:
-    return load_models(model_path, device)["final"]
+    return models_of(read_model_file(model_path, device), device)["final"]
 
 
 def embed_run(
@@ -126,7 +132,7 @@ def embed_run(
     device_name: str,
     geometry_options: dict | None = None,
 ) -> None:
-    """Write the run's embeddings.npz (layout in DESIGN.md, "Artifacts").
+    """Write the run's embeddings.npz (layout in the README's "Outputs" section).
 
     Each snapshot is embedded as ``epoch{e}_{split}_{layer}`` on the test split and on the first
     ``snapshot_train_images`` training images (those the identifiability analysis fits on).
@@ -134,7 +140,8 @@ def embed_run(
     (:func:`sslgeom.tangents.extract_tangents`).
     """
     device = resolve_device(device_name)
-    models = load_models(model_path, device)
+    state = read_model_file(model_path, device)
+    models = models_of(state, device)
     model = models.pop("final")
     dataset = load_dataset(dataset_path)
     batch = options["batch_size"]
@@ -162,5 +169,6 @@ def embed_run(
         arrays |= extract_tangents(model, dataset, arrays["test_encoder"], geometry_options)
     arrays["layers"] = np.array(model.layer_names)
     arrays["snapshot_epochs"] = np.array(sorted(models), dtype=np.int64)
+    arrays["final_epoch"] = np.array(state["epoch"], dtype=np.int64)
     save_npz_atomically(arrays, Path(output_path))
     print(f"embedded {len(model.layer_names)} layers: {', '.join(model.layer_names)}")

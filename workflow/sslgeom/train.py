@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from sslgeom.artifacts import write_atomically
 from sslgeom.augment import StrengthAugmentation, to_float_images
+from sslgeom.training_length import training_length
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16}  # per run setting `precision`
 
@@ -127,12 +128,14 @@ def train_epoch(
     first_step: int,
     batch_size: int,
     precision: str = "fp32",
+    n_batches: int | None = None,
 ) -> float:
     """One pass over ``images`` (uint8 NHWC on the device) in shuffled full batches of
-    :func:`training_step`; the mean loss."""
+    :func:`training_step`, stopped after ``n_batches`` batches if given; the mean loss."""
     model.train()
     order = torch.randperm(len(images)).to(images.device)
-    n_batches = len(images) // batch_size
+    if n_batches is None:
+        n_batches = len(images) // batch_size
     total = torch.zeros((), device=images.device)
     for index in range(n_batches):
         for group in optimizer.param_groups:
@@ -143,6 +146,11 @@ def train_epoch(
         except FloatingPointError as err:
             raise FloatingPointError(f"{err} at batch {index}") from err
     return total.item() / n_batches
+
+
+def weights_copy(model: nn.Module) -> dict:
+    """A CPU copy of the model's state."""
+    return {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
 
 
 def pretrain(
@@ -160,20 +168,30 @@ def pretrain(
     snapshot_epochs: tuple[int, ...] = (),
     precision: str = "fp32",
     log=print,
+    train_steps: int | None = None,
 ) -> tuple[list[dict], dict[int, dict]]:
-    """Train for ``epochs`` epochs, resuming from ``checkpoint_path``.
+    """Train for ``epochs`` epochs, or for exactly ``train_steps`` optimizer steps when given
+    (full epochs, the last one cut short), resuming from ``checkpoint_path``.
 
-    Returns the epoch history and the snapshots: epoch → a CPU copy of the model's state after
-    that epoch, for each of ``snapshot_epochs``. The RNG must be seeded by the caller; its state
-    is saved and restored with each checkpoint, and so are the snapshots taken so far.
+    The learning rate warms up over ``warmup_epochs`` epochs (at most the whole run), then
+    decays to zero at the end of the run. Returns the epoch history and the snapshots: epoch →
+    a CPU copy of the model's state after that epoch, for each of ``snapshot_epochs``, where
+    epoch 0 is the model as passed in, before any step. The RNG must be seeded by the caller;
+    its state is saved and restored with each checkpoint, and so are the snapshots taken so far.
     """
-    steps_per_epoch = len(images) // batch_size
-    if steps_per_epoch == 0:
+    if len(images) < batch_size:
         raise ValueError(f"batch size {batch_size} is larger than the {len(images)} images")
-    total_steps = epochs * steps_per_epoch
+    length = training_length(len(images), batch_size, epochs, train_steps)
+    late = [epoch for epoch in snapshot_epochs if epoch >= length.epochs]
+    if late:
+        raise ValueError(
+            f"snapshot epoch {late[0]} is not before the last epoch ({length.epochs}), which is "
+            "the final model itself"
+        )
+    warmup_steps = min(warmup_epochs * length.steps_per_epoch, length.total_steps)
 
     def lr_of_step(step: int) -> float:
-        return learning_rate(step, total_steps, warmup_epochs * steps_per_epoch, base_lr)
+        return learning_rate(step, length.total_steps, warmup_steps, base_lr)
 
     history, snapshots, start = [], {}, 0
     state = load_checkpoint(checkpoint_path, fingerprint, log)
@@ -182,8 +200,11 @@ def pretrain(
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         history, snapshots, start = state["history"], state["snapshots"], state["epoch"]
-        log(f"resuming from {checkpoint_path} after epoch {start}/{epochs}")
-    for epoch in range(start + 1, epochs + 1):
+        log(f"resuming from {checkpoint_path} after epoch {start}/{length.epochs}")
+    elif 0 in snapshot_epochs:
+        snapshots[0] = weights_copy(model)
+    for epoch in range(start + 1, length.epochs + 1):
+        steps = length.steps_in_epoch(epoch)
         started = time.perf_counter()
         try:
             loss = train_epoch(
@@ -193,9 +214,10 @@ def pretrain(
                 loss_fn,
                 optimizer,
                 lr_of_step,
-                (epoch - 1) * steps_per_epoch,
+                (epoch - 1) * length.steps_per_epoch,
                 batch_size,
                 precision,
+                steps,
             )
         except FloatingPointError as err:
             raise FloatingPointError(f"training diverged in epoch {epoch}: {err}") from err
@@ -205,17 +227,15 @@ def pretrain(
             "loss": loss,
             "lr": optimizer.param_groups[0]["lr"],
             "seconds": seconds,
-            "views_per_s": 2 * steps_per_epoch * batch_size / seconds,
+            "views_per_s": 2 * steps * batch_size / seconds,
         }
         history.append(row)
         log(
-            f"epoch {epoch}/{epochs}  loss {loss:.4f}  lr {row['lr']:.2e}  "
+            f"epoch {epoch}/{length.epochs}  loss {loss:.4f}  lr {row['lr']:.2e}  "
             f"{seconds:.1f} s  {row['views_per_s']:.0f} views/s"
         )
         if epoch in snapshot_epochs:
-            snapshots[epoch] = {
-                name: value.detach().cpu().clone() for name, value in model.state_dict().items()
-            }
+            snapshots[epoch] = weights_copy(model)
         save_atomically(
             {
                 "model": model.state_dict(),

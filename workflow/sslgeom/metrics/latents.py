@@ -77,8 +77,7 @@ def linear_r2(
     test_targets: np.ndarray,
     alpha: float = 1.0,
 ) -> float:
-    """Held-out R² of a ridge regression from the embeddings to the targets (DESIGN.md,
-    "Latent recovery").
+    """Held-out R² of a ridge regression from the embeddings to the targets.
 
     The StandardScaler is fitted on the training embeddings only; the regression is
     sklearn's ``Ridge`` with penalty ``alpha`` and an intercept. The score is sklearn's
@@ -97,8 +96,8 @@ def kernel_ridge_r2(
     max_train: int = 2000,
     seed: int = 0,
 ) -> float:
-    """Held-out R² of an RBF kernel ridge regression from the embeddings to the targets
-    (DESIGN.md, "Latent recovery"), scored like :func:`linear_r2`.
+    """Held-out R² of an RBF kernel ridge regression from the embeddings to the targets,
+    scored like :func:`linear_r2`.
 
     Inputs are standardised on the training rows; the kernel is ``exp(−γ‖x − x′‖²)`` with
     γ = 1/d, so as E‖x − x′‖² = 2d for independent standardised points, their kernel is
@@ -148,6 +147,23 @@ def latent_r2_by_name(
     }
 
 
+def mcc_targets(
+    latents: np.ndarray,
+    names: Sequence[str],
+    periods: Mapping[str, float],
+    categorical: Collection[str],
+) -> np.ndarray:
+    """The generating latents as :func:`mean_correlation_coefficient` matches them (N × m):
+    one column per continuous latent, its value; a periodic latent counts as its two
+    coordinates (cos 2πz/p, sin 2πz/p), since no single dimension can hold an angle
+    continuously; a categorical latent is not a target (it has probe accuracy and R²)."""
+    targets = regression_targets(latents, names, periods, categorical)
+    continuous = [targets[name] for name in names if name not in categorical]
+    if not continuous:
+        raise ValueError("MCC needs at least one continuous latent")
+    return np.column_stack(continuous)
+
+
 def _unit_centred_columns(x: np.ndarray) -> np.ndarray:
     """Columns minus their means, scaled to unit norm; a constant column becomes all zeros
     (tested with max = min: rounding in the mean can leave it a tiny non-zero constant)."""
@@ -160,6 +176,10 @@ def mean_correlation_coefficient(z: np.ndarray, latents: np.ndarray) -> float:
     """Mean correlation coefficient (MCC) of the latents with the embedding dimensions, as in
     nonlinear ICA identifiability work (Hyvärinen & Morioka 2016; Zimmermann et al. 2021,
     "Contrastive learning inverts the data generating process").
+
+    ``latents`` are the generating latents themselves, one column each (:func:`mcc_targets`),
+    not an encoding of them for regression: one-hot columns of a class would each need a
+    dimension of their own.
 
     The absolute Pearson correlations |corr(latent_i, z_j)| (m × d) are matched one latent to
     one distinct dimension by the Hungarian algorithm (scipy ``linear_sum_assignment``,

@@ -1,17 +1,18 @@
-"""Cross-run similarity of two representations of the same inputs (DESIGN.md, "Cross-run
-similarity"): linear and debiased CKA, mutual k-NN alignment, and the held-out R² of a ridge
-map in each direction.
+"""Cross-run similarity of two representations of the same inputs: linear and debiased CKA,
+mutual k-NN alignment, and the held-out R² of a ridge map in each direction, each with its
+permutation null.
 
 n runs give n(n − 1)/2 pairs, so everything that depends on one representation alone is
 computed once by :func:`representation_stats`, and :func:`pair_similarities` forms only the
 cross terms of a pair: two d_a × d_b matrix products (one over the N test rows, one over the
-fit rows), an intersection of k-NN lists and O(d³) algebra. :func:`permuted` gives the
-permutation null of every metric by reindexing the cached statistics. Notation below: X and Y
+fit rows), an intersection of k-NN lists and O(d³) algebra. :func:`permutation_null` gives the
+distribution of every metric over many shuffles of one side's test rows, for many pairs at once,
+from the same cached statistics. Notation below: X and Y
 are the column-centred test features of the two representations (N × d_a and N × d_b),
 ``r_i = ‖x_i‖²`` and ``s_i = ‖y_i‖²`` their squared row norms. All statistics are float64.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
@@ -207,22 +208,131 @@ def pair_similarities(a: RepresentationStats, b: RepresentationStats) -> dict[st
     }
 
 
-def permuted(stats: RepresentationStats, seed: int) -> RepresentationStats:
-    """The same representation with its fit rows and its test rows shuffled, each by its own
-    permutation (``rng.permutation(N_fit)`` then ``rng.permutation(N)`` of
-    ``np.random.default_rng(seed)``), by reindexing the cached statistics: row i of the
-    result is row ``order[i]`` of the original, and the neighbour lists are relabelled
-    rather than searched again. ``pair_similarities(a, permuted(b, seed))`` is the
-    permutation null of every metric.
-    """
+# --- permutation null ----------------------------------------------------------------------
+
+NULL_METRICS = ("linear_cka", "debiased_cka", "mutual_knn", "linear_r2_to_target")
+NULL_QUANTILE = 0.95
+
+
+def permutation_orders(n_rows: int, n_permutations: int, seed: int) -> np.ndarray:
+    """``n_permutations`` shuffles of ``n_rows`` rows (n_permutations × n_rows): successive
+    ``rng.permutation(n_rows)`` of ``np.random.default_rng(seed)``."""
     rng = np.random.default_rng(seed)
-    fit_order = rng.permutation(len(stats.fit_centred))
-    test_order = rng.permutation(len(stats.test_centred))
-    new_index = np.argsort(test_order)
-    return replace(
-        stats,
-        test_centred=stats.test_centred[test_order],
-        test_row_norms_sq=stats.test_row_norms_sq[test_order],
-        neighbours=new_index[stats.neighbours[test_order]],
-        fit_centred=stats.fit_centred[fit_order],
+    return np.stack([rng.permutation(n_rows) for _ in range(n_permutations)])
+
+
+def permutation_null(
+    sources: list[RepresentationStats],
+    target: RepresentationStats,
+    orders: np.ndarray,
+    metrics: tuple[str, ...] = NULL_METRICS,
+    chunk_size: int = 25,
+) -> dict[str, np.ndarray]:
+    """The permutation null of every source against ``target``: metric → n_sources × n_orders.
+
+    Entry (i, j) is the metric of ``sources[i]`` and ``target`` with its test rows reordered by
+    ``orders[j]`` (row r of the reordered target is its row ``orders[j][r]``), its fit rows —
+    and so every ridge map — unchanged: the same as :func:`pair_similarities` of the source and
+    the statistics of the reordered target. ``linear_r2_to_target`` is the held-out R² of the
+    map from the source to the target, so the null of ``linear_r2_ab`` of a pair (a, b) is this
+    with source a and target b, and that of ``linear_r2_ba`` has source b and target a
+    (shuffling the map's target rows or its source rows gives the same distribution).
+
+    Cost per source and order, with the sources' statistics shared: O(N²) for CKA (the
+    target's reordered Gram matrices against the sources' in one matrix product, float32),
+    O(N k) for mutual k-NN (the target's relabelled neighbour lists looked up in each source's
+    neighbour adjacency) and O(N d_target) for R², of which only the cross term
+    Σ_i y_π(i)·ŷ_i of the residual depends on the order.
+    """
+    unknown = set(metrics) - set(NULL_METRICS)
+    if unknown:
+        raise ValueError(f"unknown null metrics {sorted(unknown)}; known: {NULL_METRICS}")
+    for source in sources:
+        _check_comparable(source, target)
+    parts = []
+    for start in range(0, len(orders), chunk_size):
+        chunk = orders[start : start + chunk_size]
+        part = {}
+        if {"linear_cka", "debiased_cka"} & set(metrics):
+            part |= _cka_nulls(sources, target, chunk)
+        if "mutual_knn" in metrics:
+            part["mutual_knn"] = _mutual_knn_nulls(sources, target, chunk)
+        if "linear_r2_to_target" in metrics:
+            part["linear_r2_to_target"] = _ridge_r2_nulls(sources, target, chunk)
+        parts.append(part)
+    return {
+        metric: np.concatenate([part[metric] for part in parts], axis=1)
+        for metric in NULL_METRICS
+        if metric in metrics
+    }
+
+
+def _cka_nulls(sources, target, orders) -> dict[str, np.ndarray]:
+    n = len(target.test_centred)
+    source_grams = np.stack(
+        [(s.test_centred @ s.test_centred.T).astype(np.float32).ravel() for s in sources]
     )
+    features = target.test_centred.astype(np.float32)
+    target_grams = np.stack([(features[o] @ features[o].T).ravel() for o in orders])
+    cross_norm_sq = (source_grams @ target_grams.T).astype(np.float64)
+    r = np.stack([s.test_row_norms_sq for s in sources])
+    s_permuted = target.test_row_norms_sq[orders]
+    hsic = (
+        cross_norm_sq
+        - n / (n - 2) * (r @ s_permuted.T)
+        + np.outer(r.sum(axis=1), s_permuted.sum(axis=1)) / ((n - 1) * (n - 2))
+    )
+    gram_norms = np.array([s.gram_norm for s in sources])[:, None]
+    self_hsic = np.array([s.unbiased_self_hsic for s in sources])[:, None]
+    return {
+        "linear_cka": cross_norm_sq / (gram_norms * target.gram_norm),
+        "debiased_cka": hsic / np.sqrt(self_hsic * target.unbiased_self_hsic),
+    }
+
+
+def _mutual_knn_nulls(sources, target, orders) -> np.ndarray:
+    n, k = target.neighbours.shape
+    adjacency = np.zeros((len(sources), n, n), dtype=bool)
+    rows = np.repeat(np.arange(n), k)
+    for index, source in enumerate(sources):
+        adjacency[index, rows, source.neighbours.ravel()] = True
+    new_index = np.argsort(orders, axis=1)
+    relabelled = np.take_along_axis(new_index[:, None, :], target.neighbours[orders], axis=2)
+    shared = adjacency[:, rows[None, :], relabelled.reshape(len(orders), -1)]
+    return shared.sum(axis=2) / (n * k)
+
+
+def _ridge_r2_nulls(sources, target, orders) -> np.ndarray:
+    n = len(target.test_centred)
+    predictions = np.stack([_centred_predictions(s, target).ravel() for s in sources])
+    shuffled_targets = np.stack([target.test_centred[o].ravel() for o in orders])
+    cross = predictions @ shuffled_targets.T
+    total = target.test_row_norms_sq.sum()
+    shift = target.test_mean_shift
+    fixed = (
+        total
+        + n * shift @ shift
+        - 2 * predictions.reshape(len(sources), n, -1).sum(axis=1) @ shift
+        + np.sum(predictions**2, axis=1)
+    )
+    return 1 - (fixed[:, None] - 2 * cross) / total
+
+
+def _centred_predictions(source: RepresentationStats, target: RepresentationStats) -> np.ndarray:
+    """T_s W: the ridge map's test predictions minus the fit mean μ_b it adds (N × d_b)."""
+    weights = source.ridge_operator @ (source.fit_centred.T @ target.fit_centred)
+    standardised = (source.test_centred + source.test_mean_shift) / source.fit_scale
+    return standardised @ weights
+
+
+def null_summary(value: float, null: np.ndarray) -> dict[str, float]:
+    """The permutation null's mean, its 95th percentile, and the permutation p-value of
+    ``value``: (1 + #{null ≥ value}) / (1 + n) over the n null draws, which counts the observed
+    arrangement as one of them, so it is never 0 (Phipson & Smyth 2010, "Permutation p-values
+    should never be zero")."""
+    null = np.asarray(null, dtype=np.float64)
+    return {
+        "null_mean": float(null.mean()),
+        "null_q95": float(np.quantile(null, NULL_QUANTILE)),
+        "p_value": float((1 + np.sum(null >= value)) / (1 + len(null))),
+    }

@@ -17,6 +17,8 @@ include: "workflow/rules/embed.smk"
 include: "workflow/rules/analyze.smk"
 include: "workflow/rules/geometry.smk"
 include: "workflow/rules/identifiability.smk"
+include: "workflow/rules/claims.smk"
+include: "workflow/rules/figure_tables.smk"
 include: "workflow/rules/figures.smk"
 
 

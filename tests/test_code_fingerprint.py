@@ -78,8 +78,23 @@ def test_unknown_function_is_an_error(tmp_path):
         code_fingerprint(write_package(tmp_path / "package"), ["plots.plot_c"])
 
 
-def test_every_figure_of_the_library_has_a_fingerprint():
+def test_figures_and_figure_tables_of_the_library_have_fingerprints():
     library = REPO / "workflow" / "sslgeom"
-    spectra = code_fingerprint(library, ["plots.plot_spectra"])
-    heatmap = code_fingerprint(library, ["identifiability_plots.plot_similarity_heatmap"])
-    assert len(spectra) == len(heatmap) == 16 and spectra != heatmap
+    functions = [
+        "plots.core.plot_spectra",
+        "plots.identifiability.plot_similarity_heatmap",
+        "figure_tables.projector_size",
+    ]
+    fingerprints = {code_fingerprint(library, [function]) for function in functions}
+    assert len(fingerprints) == len(functions) and all(len(f) == 16 for f in fingerprints)
+
+
+def test_a_module_of_a_subpackage_follows_its_imports(tmp_path):
+    root = write_package(tmp_path / "package")
+    (root / "figures").mkdir()
+    (root / "figures" / "geometry.py").write_text(
+        "from sslgeom.plots import plot_a\n\n\ndef plot_c(x):\n    return plot_a(x)\n"
+    )
+    original = code_fingerprint(root, ["figures.geometry.plot_c"])
+    (root / "style.py").write_text(textwrap.dedent(STYLE.replace("x + 1", "x + 2")))
+    assert code_fingerprint(root, ["figures.geometry.plot_c"]) != original

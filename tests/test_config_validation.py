@@ -70,8 +70,8 @@ BAD_CONFIGS = {
     "unknown top-level key": (
         setting("experimentz", {}),
         "config error at top level: unknown key 'experimentz' (did you mean 'experiments'?); "
-        "allowed keys: analysis, compute, data_cache_dir, datasets, embedding, experiments, "
-        "geometry, identifiability",
+        "allowed keys: analysis, claims, compute, data_cache_dir, datasets, embedding, "
+        "experiments, geometry, identifiability",
     ),
     "unknown run setting": (
         setting(f"{TINY}.settings.epochz", 3),
@@ -280,6 +280,14 @@ BAD_CONFIGS = {
     "unknown identifiability layer": (
         setting("identifiability.layers", ["encoder", "projecter"]),
         "at identifiability.layers[1]: 'projecter' is not allowed; allowed: strings matching",
+    ),
+    "claims confidence of 1": (
+        setting("claims.confidence", 1.0),
+        "at claims.confidence: 1.0 is out of range; allowed: 0.5 ≤ value < 1",
+    ),
+    "claims for an unknown similarity": (
+        setting("claims.similarity_metrics", ["cka"]),
+        "at claims.similarity_metrics[0]: 'cka' is not allowed; allowed values: linear_cka",
     ),
     "experiment name with a slash": (
         renaming_tiny_to("ti/ny"),

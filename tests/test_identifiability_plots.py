@@ -1,147 +1,102 @@
-"""Tests for sslgeom.identifiability_plots on small synthetic tables of a star design."""
-
-import itertools
+"""Tests for sslgeom.plots.identifiability on the figure tables of a synthetic star design."""
 
 import numpy as np
 import pandas as pd
 import pytest
+from synthetic_tables import (
+    STAR_FACTORS,
+    STAR_LAYERS,
+    convergence_table,
+    latent_metrics_table,
+    similarity_table,
+    star_runs,
+)
 
-from sslgeom import identifiability_plots as plots
-from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
-from sslgeom.metrics.similarity import SIMILARITY_METRICS
-
-FACTORS = ["dataset", "method", "strength", "seed", "optimizer"]
-BASE = {"dataset": "shapes", "strength": 0.5, "optimizer": "adamw"}
-VARIANTS = [{}, {"strength": 1.0}, {"optimizer": "sgd"}]
-LAYERS = ["encoder", "projector"]
-
-
-def star_runs() -> list[dict]:
-    """Base and one-factor variants, crossed with two methods and two seeds."""
-    return [
-        {"run": f"run{i}", **BASE, **variant, "method": method, "seed": seed}
-        for i, (variant, method, seed) in enumerate(
-            itertools.product(VARIANTS, ["simclr", "barlow"], [0, 1])
-        )
-    ]
-
-
-def similarity_table() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    rows = []
-    for a, b in itertools.combinations(star_runs(), 2):
-        differs = [f for f in FACTORS if a[f] != b[f]]
-        pair = {"run_a": a["run"], "run_b": b["run"], "differs_in": "+".join(differs)}
-        pair |= {f"{f}_a": a[f] for f in FACTORS} | {f"{f}_b": b[f] for f in FACTORS}
-        for layer, metric in itertools.product(LAYERS, SIMILARITY_METRICS):
-            value = 0.9 - 0.2 * len(differs) + 0.05 * rng.standard_normal()
-            nulls = {"null_mean": 0.05, "null_q95": 0.08, "p_value": 0.01}
-            untrained = 0.3 + 0.01 * rng.standard_normal()
-            rows.append(
-                pair
-                | {"layer": layer, "metric": metric, "value": value, **nulls}
-                | {"untrained": untrained}
-            )
-    return pd.DataFrame(rows)
-
-
-def latent_metrics_table() -> pd.DataFrame:
-    rng = np.random.default_rng(1)
-    names = [
-        f"{prefix}{latent}"
-        for prefix in ("latent_r2_", "latent_r2_kernel_")
-        for latent in (*CONTENT_LATENTS, *STYLE_LATENTS)
-    ] + ["mcc"]
-    rows = [
-        {**{f: run[f] for f in FACTORS}, "layer": layer, "metric": name, "value": rng.uniform()}
-        for run in star_runs()
-        for layer in ("encoder", "proj1", "projector")
-        for name in names
-    ]
-    return pd.DataFrame(rows)
-
-
-def convergence_table() -> pd.DataFrame:
-    rows = []
-    for run, epoch, layer, metric in itertools.product(
-        star_runs(), [1, 2, 4], LAYERS, SIMILARITY_METRICS
-    ):
-        factors = {f: run[f] for f in FACTORS}
-        for comparison in ("to_final", "across_seeds"):
-            value = epoch / 4 if comparison == "to_final" else 0.3
-            rows.append(
-                {"run_a": run["run"], "run_b": run["run"], **factors, "epoch": epoch}
-                | {"comparison": comparison, "layer": layer, "metric": metric}
-                | {"value": value, "null_mean": 0.0, "null_q95": 0.02, "p_value": 0.01}
-            )
-    return pd.DataFrame(rows)
+from sslgeom import figure_tables
+from sslgeom.plots import identifiability as plots
 
 
 def panels(fig) -> list:
     return [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
 
 
-def test_heatmap_has_a_run_by_run_panel_per_metric_and_layer():
-    fig = plots.plot_similarity_heatmap(similarity_table(), FACTORS)
-    assert len(panels(fig)) == len(plots.HEATMAP_METRICS) * len(LAYERS)
-    image = panels(fig)[0].images[0].get_array()
+def test_heatmap_has_a_symmetric_run_by_run_panel_per_metric_and_layer():
+    similarity = similarity_table()
+    pairs = figure_tables.labelled_similarity(similarity, STAR_FACTORS)
+    fig = plots.plot_similarity_heatmap(pairs, STAR_FACTORS)
+    assert len(panels(fig)) == len(plots.HEATMAP_METRICS) * len(STAR_LAYERS)
+    ax = panels(fig)[0]
+    image = ax.images[0].get_array()
     assert image.shape == (len(star_runs()),) * 2
     assert np.allclose(np.diag(image), 1.0) and np.allclose(image, image.T)
+    labels = [tick.get_text() for tick in ax.get_xticklabels()]
+    row = similarity.query("metric == 'debiased_cka' and layer == 'encoder'").iloc[0]
+    a, b = labels.index("simclr base s0"), labels.index("simclr base s1")
+    assert (row["run_a"], row["run_b"]) == ("run0", "run1")
+    assert image[a, b] == pytest.approx(row["value"])
 
 
-def test_run_labels_name_what_sets_a_run_apart():
-    labels = plots.run_labels(similarity_table(), FACTORS)["label"]
-    assert {"simclr base s0", "barlow strength=1.0 s1", "simclr optimizer=sgd s0"} <= set(labels)
-
-
-def test_similarity_vs_factor_has_a_panel_per_metric_and_varied_factor():
-    fig = plots.plot_similarity_vs_factor(similarity_table(), FACTORS)
-    titles = {ax.get_title() for ax in fig.axes}
-    assert {f"runs that differ in {f}" for f in ("method", "strength", "optimizer")} <= titles
+def test_similarity_vs_factor_draws_a_bar_per_layer_and_pair_kind():
+    bars = figure_tables.similarity_by_pair_kind(similarity_table(), STAR_FACTORS)
+    fig = plots.plot_similarity_vs_factor(bars, STAR_FACTORS)
+    titles = [ax.get_title() for ax in fig.axes[:3]]
+    assert titles == [f"runs that differ in {f}" for f in ("method", "strength", "optimizer")]
     assert len(fig.axes) == 3 * 3
-
-
-def test_seed_only_bars_average_the_base_settings_seed_pairs():
-    table = plots.with_mean_linear_r2(similarity_table())
-    kinds = plots.factor_pair_kinds(table, "strength", FACTORS)
-    seed_pairs = kinds["seed only"]
-    assert set(seed_pairs["differs_in"]) == {"seed"}
-    # one seed pair per method at the base (the strength and optimizer variants are left out)
-    assert set(seed_pairs["run_a"]) == {"run0", "run2"}
-    assert set(seed_pairs["strength_a"]) == {0.5} and set(seed_pairs["optimizer_a"]) == {"adamw"}
-    untrained = kinds["seed only, untrained"]
-    assert untrained["value"].to_numpy() == pytest.approx(seed_pairs["untrained"].to_numpy())
-    linear = seed_pairs.query("metric == 'linear_r2' and layer == 'encoder'")
-    directions = seed_pairs.query("metric in ['linear_r2_ab', 'linear_r2_ba']")
-    expected = directions.query("layer == 'encoder'")["value"].mean()
-    assert linear["value"].mean() == pytest.approx(expected)
+    ax = fig.axes[1]  # debiased CKA, strength
+    heights = [patch.get_height() for patch in ax.patches]
+    assert len(heights) == len(plots.PAIR_BARS) * len(STAR_LAYERS)
+    expected = bars.query("metric == 'debiased_cka' and factor == 'strength'")
+    expected = expected.set_index(["pair_kind", "layer"])["mean"]
+    drawn = [expected[kind, layer] for kind in plots.PAIR_BARS for layer in STAR_LAYERS]
+    np.testing.assert_allclose(heights, drawn)
+    ticks = [tick.get_text() for tick in ax.get_xticklabels()]
+    assert ticks == ["seed only, untrained", "seed only", "strength only", "strength + seed"]
 
 
 def test_latent_recovery_draws_content_and_style_per_method():
-    fig = plots.plot_latent_recovery(latent_metrics_table(), FACTORS)
+    recovery = figure_tables.latent_recovery(latent_metrics_table(), STAR_FACTORS)
+    fig = plots.plot_latent_recovery(recovery, STAR_FACTORS)
     assert len(fig.axes) == 2 * 3
     lines = fig.axes[0].get_lines()
     assert {line.get_linestyle() for line in lines} >= {"-", "--"}
+    content = recovery.query(
+        "layer == 'encoder' and score == 'linear R²' and method == 'barlow' and group == 'content'"
+    )
+    (drawn,) = [line for line in lines if np.allclose(line.get_ydata(), content["mean"])]
+    assert drawn.get_linestyle() == "-"
 
 
-def test_convergence_has_both_comparisons():
-    fig = plots.plot_convergence_over_epochs(convergence_table(), FACTORS)
-    assert len(fig.axes) == 2 * len(LAYERS)
-    assert {line.get_linestyle() for line in fig.axes[0].get_lines()} >= {"-", "--", ":"}
+def test_latent_recovery_without_kernel_r2_shows_no_data():
+    metrics = latent_metrics_table()
+    linear_only = metrics[~metrics["metric"].str.startswith("latent_r2_kernel_")]
+    recovery = figure_tables.latent_recovery(linear_only, STAR_FACTORS)
+    fig = plots.plot_latent_recovery(recovery, STAR_FACTORS)
+    assert any(text.get_text() == "no data" for text in fig.axes[0].texts)
+
+
+def test_convergence_has_both_comparisons_and_the_null():
+    summary = figure_tables.convergence_summary(convergence_table(), STAR_FACTORS)
+    fig = plots.plot_convergence_over_epochs(summary, STAR_FACTORS)
+    assert len(fig.axes) == 2 * len(STAR_LAYERS)
+    lines = fig.axes[0].get_lines()
+    assert {line.get_linestyle() for line in lines} >= {"-", "--", ":"}
+    (null,) = [line for line in lines if line.get_linestyle() == ":"]
+    assert null.get_ydata()[0] == pytest.approx(summary["mean_null_q95"].iloc[0])
 
 
 @pytest.mark.parametrize(
-    "plot",
+    "plot, table",
     [
-        plots.plot_similarity_heatmap,
-        plots.plot_similarity_vs_factor,
-        plots.plot_latent_recovery,
-        plots.plot_convergence_over_epochs,
+        (plots.plot_similarity_heatmap, figure_tables.labelled_similarity),
+        (plots.plot_similarity_vs_factor, figure_tables.similarity_by_pair_kind),
+        (plots.plot_latent_recovery, figure_tables.latent_recovery),
+        (plots.plot_convergence_over_epochs, figure_tables.convergence_summary),
     ],
 )
-def test_empty_tables_give_a_no_data_figure(plot):
-    empty = pd.DataFrame(
-        columns=["differs_in", "metric", "value", "null_mean", "layer", *FACTORS], dtype=object
-    )
-    fig = plot(empty, FACTORS)
+def test_empty_tables_give_a_no_data_figure(plot, table):
+    columns = ["run_a", "run_b", "differs_in", "layer", "metric", "value", "null_mean"]
+    columns += ["null_q95", "p_value", "untrained", "comparison", "epoch", *STAR_FACTORS]
+    columns += [f"{f}_{side}" for side in "ab" for f in STAR_FACTORS]
+    empty = pd.DataFrame(columns=columns, dtype=object)
+    fig = plot(table(empty, STAR_FACTORS), STAR_FACTORS)
     assert any(text.get_text() == "no data" for text in fig.axes[0].texts)

@@ -75,3 +75,23 @@ def mcc_by_hand(embeddings) -> float:
     block = np.nan_to_num(correlations[: len(targets), len(targets) :])
     rows, columns = linear_sum_assignment(-block)
     return block[rows, columns].sum() / len(targets)
+
+
+def test_claims_state_verdicts_on_the_star_design(results):
+    """Two seeds per method: C1–C3 on the strength axis (base 0.5, variant 1.0), I1 per metric
+    and I2 per varied factor, metric and layer; C3 is the mean over seeds of the projector
+    RankMe slope between the two strengths at the base optimizer."""
+    claims = pd.read_csv(results / "claims.csv")
+    for method, rows in claims.groupby("method"):
+        counts = rows["claim"].value_counts().to_dict()
+        assert counts == {"I2": 2 * 2 * 2, "I1": 2, "C1": 1, "C2a": 1, "C2b": 1, "C3": 1}, method
+    assert (claims["n_seeds"] == 2).all()
+    assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"}
+    metrics = pd.read_csv(results / "metrics.csv")
+    rank = metrics.query("metric == 'rankme' and layer == 'projector' and optimizer == 'adamw'")
+    for method, rows in rank.groupby("method"):
+        by_seed = rows.pivot_table("value", "seed", "strength")
+        slope = ((by_seed[1.0] - by_seed[0.5]) / 0.5).mean()
+        row = (claims["method"] == method) & (claims["claim"] == "C3")
+        estimate = claims.loc[row, "estimate"].item()
+        assert estimate == pytest.approx(slope)

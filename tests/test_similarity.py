@@ -12,6 +12,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sslgeom.metrics.similarity import (
     SIMILARITY_METRICS,
+    _CkaNull,
     null_summary,
     pair_similarities,
     permutation_null,
@@ -166,17 +167,20 @@ def test_invertible_linear_map_has_r2_one_both_ways(rng):
 # --- permutation null ----------------------------------------------------------------------
 
 
-def test_permutation_null_equals_similarities_of_reordered_rows(rng):
+@pytest.mark.parametrize("d_a, d_b, by_gram", [(6, 4, False), (200, 150, True)])
+def test_permutation_null_equals_similarities_of_reordered_rows(rng, d_a, d_b, by_gram):
     """Every null draw against pair_similarities of the target rebuilt from reordered rows,
-    for two sources at once; the R² null of the reverse map with source and target swapped."""
-    fit_a, test_a, fit_b, test_b = related_pair(rng, 40, 60)
+    for two sources at once (CKA from the features for narrow layers, from the Gram matrices
+    for wide ones); the R² null of the reverse map with source and target swapped."""
+    fit_a, test_a, fit_b, test_b = related_pair(rng, 80, 60, d_a, d_b)
     stats = functools.partial(representation_stats, k=4, ridge_alpha=0.5)
     a, b = stats(fit_a, test_a), stats(fit_b, test_b)
     other = stats(fit_a**2, test_a**2)
-    orders = permutation_orders(60, 3, seed=7)
-    null = permutation_null([a, other], b, orders, chunk_size=2)
-    reverse = permutation_null([b], a, orders)["linear_r2_to_target"]
-    for j, order in enumerate(orders):
+    assert _CkaNull([a, other], b).by_gram == by_gram
+    shuffles = permutation_orders(60, 3, seed=7)
+    null = permutation_null([a, other], b, shuffles, chunk_size=2)
+    reverse = permutation_null([b], a, shuffles)["linear_r2_to_target"]
+    for j, order in enumerate(shuffles.orders):
         shuffled_b = stats(fit_b, test_b[order])
         for i, source in enumerate([a, other]):
             expected = pair_similarities(source, shuffled_b)
@@ -188,7 +192,7 @@ def test_permutation_null_equals_similarities_of_reordered_rows(rng):
 
 
 def test_permutation_orders_are_distinct_permutations():
-    orders = permutation_orders(50, 20, seed=3)
+    orders = permutation_orders(50, 20, seed=3).orders
     assert orders.shape == (20, 50)
     assert all(sorted(order) == list(range(50)) for order in orders)
     assert len({tuple(order) for order in orders}) == 20

@@ -1,7 +1,10 @@
 """The whole DAG through Snakemake on a tiny config: outputs, no-op reruns, one-figure redraws."""
 
+import json
 import re
 import shutil
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -75,6 +78,20 @@ def test_geometry_table_has_every_family_per_run(finished_run):
     assert (style["dimension"] == 6).all(), "one tangent per style latent"
 
 
+def test_figure_tables_summarise_the_collected_tables(finished_run):
+    """One seed per setting: each seed mean is the run's value; spectra are variance fractions."""
+    results = finished_run / "results/tiny"
+    metrics = pd.read_csv(results / "metrics.csv")
+    summary = pd.read_csv(results / "figure_data/metrics_summary.csv")
+    keys = ["dataset", "method", "strength", "layer", "metric"]
+    merged = metrics.merge(summary, on=keys, validate="one_to_one")
+    assert len(merged) == len(metrics) and (merged["n"] == 1).all()
+    assert merged["mean"].to_numpy() == pytest.approx(merged["value"].to_numpy())
+    spectra = pd.read_csv(results / "figure_data/normalised_spectra_summary.csv")
+    totals = spectra.groupby(["dataset", "strength", "layer"])["mean"].sum()
+    assert totals.to_numpy() == pytest.approx(1.0)
+
+
 def test_finished_run_has_nothing_to_do(finished_run):
     result = snakemake("-n", "--configfile", "config.yaml", workdir=finished_run)
     assert "Nothing to be done" in result.stdout + result.stderr
@@ -94,7 +111,8 @@ def test_one_figure_is_redrawn_without_training_or_embedding(finished_run):
     log = result.stdout + result.stderr
     assert figure.exists()
     assert "rule figure_spectra:" in log
-    for upstream in ("pretrain", "embed", "analyze_run", "collect_table", "make_dataset"):
+    upstream_rules = ("pretrain", "embed", "analyze_run", "collect_table", "figure_table")
+    for upstream in (*upstream_rules, "make_dataset"):
         assert f"rule {upstream}:" not in log
 
 
@@ -113,7 +131,9 @@ def test_changing_an_analysis_option_reruns_only_analyses_and_figures(finished_r
     (finished_run / "changed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     jobs = planned_jobs(snakemake("-n", "--configfile", "changed.yaml", workdir=finished_run))
     assert jobs["analyze_run"] == 4
-    rerun = {rule for rule in jobs if rule not in ("all", "analyze_run", "collect_table")}
+    assert jobs["claims"] == 1, "the claims read the metrics"
+    tables = ("all", "analyze_run", "collect_table", "figure_table", "claims")
+    rerun = {rule for rule in jobs if rule not in tables}
     assert rerun and all(rule.startswith("figure_") for rule in rerun), jobs
     assert "figure_augmentations" not in rerun and "figure_tangent_angles" not in rerun
 
@@ -124,22 +144,29 @@ def test_changing_a_geometry_measurement_option_reruns_only_the_geometry(finishe
     (finished_run / "changed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     jobs = planned_jobs(snakemake("-n", "--configfile", "changed.yaml", workdir=finished_run))
     assert jobs["geometry"] == 4
-    rerun = {rule for rule in jobs if rule not in ("all", "geometry", "collect_table")}
+    assert jobs["figure_table"] == 2  # the geometry summary and the Jacobian spectrum's
+    assert jobs["claims"] == 1, "the geometry claims read the geometry table"
+    tables = ("all", "geometry", "collect_table", "figure_table", "claims")
+    rerun = {rule for rule in jobs if rule not in tables}
     geometry_figures = {"tangent_sensitivity_vs_strength", "tangent_angles", "jacobian_spectra"}
     assert rerun == {f"figure_{name}" for name in geometry_figures}, jobs
 
 
 def test_editing_a_figures_code_redraws_only_the_figures_drawn_with_it(finished_run, tmp_path):
-    """The workflow and library copied, one plotting function edited: only its figures rerun."""
+    """The workflow and library copied, one plotting function or one figure table's function
+    edited: only its figures rerun, and that table."""
     edited = tmp_path / "edited"
     shutil.copytree(REPO / "workflow", edited / "workflow")
     shutil.copytree(REPO / "envs", edited / "envs")
     shutil.copy(REPO / "Snakefile", edited / "Snakefile")
-    plots = edited / "workflow" / "sslgeom" / "plots.py"
-    source = plots.read_text()
+    library = edited / "workflow" / "sslgeom"
+    sources = {
+        module: (library / module).read_text() for module in ("plots/core.py", "figure_tables.py")
+    }
 
-    def dry_run_after(function: str, edit: str) -> dict[str, int]:
-        plots.write_text(source.replace(f"def {function}(", edit.format(function), 1))
+    def dry_run_after(function: str, edit: str, module: str = "plots/core.py") -> dict[str, int]:
+        edited_source = sources[module].replace(f"def {function}(", edit.format(function), 1)
+        (library / module).write_text(edited_source)
         result = snakemake(
             "-n",
             "--configfile",
@@ -158,6 +185,12 @@ def test_editing_a_figures_code_redraws_only_the_figures_drawn_with_it(finished_
         "figure_spectra": 1,
         "figure_jacobian_spectra": 1,
     }
+    (library / "plots/core.py").write_text(sources["plots/core.py"])
+    assert dry_run_after("normalised_spectra", edit, "figure_tables.py") == {
+        "all": 1,
+        "figure_table": 1,
+        "figure_spectra": 1,
+    }
 
 
 def test_report_has_every_figure_with_its_caption(finished_run):
@@ -166,3 +199,33 @@ def test_report_has_every_figure_with_its_caption(finished_run):
     for name in FIGURES:
         assert f"{name}.png" in html
     assert "Example views of the first test images" in html
+    # the report's menu sorts categories with JavaScript's localeCompare: digits first
+    categories = json.loads(re.search(r"var categories = (\{.*?\});\n", html).group(1))
+    first = sorted(categories, key=str.casefold)[0]
+    assert first == "1. Claims"
+    assert categories[first] == {"Other": ["results/tiny/claims.csv", "results/tiny/claims.md"]}
+
+
+def test_claims_are_computed_from_the_tables(finished_run):
+    """One seed: every claim the tables allow (no slope from one positive strength), each
+    inconclusive; the probe-gap estimate is the encoder − projector probe accuracy at s = 0.5."""
+    results = finished_run / "results/tiny"
+    claims = pd.read_csv(results / "claims.csv")
+    by_dataset = claims.groupby("dataset")["claim"].apply(sorted).to_dict()
+    assert by_dataset == {"mnist5k": ["C2a", "G1", "G2a"], "shapes": ["C2a", "G1", "G2a", "G2b"]}
+    assert (claims["verdict"] == "inconclusive").all() and (claims["n_seeds"] == 1).all()
+    metrics = pd.read_csv(results / "metrics.csv").query(
+        "metric == 'probe_acc' and strength == 0.5"
+    )
+    for dataset, rows in metrics.groupby("dataset"):
+        accuracy = rows.set_index("layer")["value"]
+        gap_row = (claims["dataset"] == dataset) & (claims["claim"] == "C2a")
+        gap = claims.loc[gap_row, "estimate"].item()
+        assert gap == pytest.approx(accuracy["encoder"] - accuracy["projector"])
+    markdown = (results / "claims.md").read_text()
+    assert "| C2a | mnist5k |" in markdown
+    printed = subprocess.run(
+        [sys.executable, "-m", "sslgeom.experiment_claims", str(results / "claims.csv")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert printed.stdout == markdown

@@ -65,10 +65,16 @@ def figure_options(options):
     return lambda wildcards: {"factors": experiment_factors(wildcards), **options}
 
 
+def library_code(*functions):
+    """Params value that changes when the library code of ``functions`` ("module.function",
+    and what they use) changes, so that editing it reruns only the jobs that run it."""
+    return code_fingerprint(LIBRARY, list(functions))
+
+
 def figure_code(*functions):
-    """Params value that changes when the figure's drawing code ("module.function" in the
-    library, and what it uses) changes, so that editing it redraws that figure only."""
-    return code_fingerprint(LIBRARY, [*functions, "plots.save_figure"])
+    """library_code of a figure's drawing functions and of writing it to disk: editing them
+    redraws that figure only."""
+    return library_code(*functions, "plots.style.save_figure")
 
 
 def dataset_file(wildcards):
@@ -148,6 +154,31 @@ def geometry_extraction_options(wildcards):
     return geometry_options(EXTRACTION_OPTIONS)
 
 
+def claim_inputs(wildcards):
+    """The claims job's inputs: the tables the experiment has, and every run's embeddings
+    (for the test-set resamples)."""
+    inputs = {
+        "metrics": f"results/{wildcards.exp}/metrics.csv",
+        "embeddings": per_run_files("embeddings.npz")(wildcards),
+    }
+    for analysis in experiment_analyses(wildcards.exp):
+        for table in ANALYSIS_TABLES[analysis]:
+            if table in ("geometry", "similarity"):
+                inputs[table] = f"results/{wildcards.exp}/{table}.csv"
+    return inputs
+
+
+def claims_design(wildcards):
+    """The experiment's factor columns, and the base value of each varied factor as the
+    tables write it."""
+    experiment = config["experiments"][wildcards.exp]
+    varied = list(experiment.get("vary", {}))
+    return {
+        "factors": experiment_factors(wildcards),
+        "base": factor_values(experiment["settings"], varied),
+    }
+
+
 def all_targets():
     return [
         f"results/{exp}/figures/{name}.{ext}"
@@ -159,6 +190,7 @@ def all_targets():
         for exp in RUNS
         for table in [
             "metrics",
+            "claims",
             *(t for a in experiment_analyses(exp) for t in ANALYSIS_TABLES[a]),
         ]
     ]

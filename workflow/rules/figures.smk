@@ -1,6 +1,6 @@
 rule figure_augmentations:
     input:
-        experiment_datasets,
+        "results/{exp}/figure_data/augmentations.npz",
     output:
         pdf="results/{exp}/figures/augmentations.pdf",
         png=report(
@@ -14,24 +14,22 @@ rule figure_augmentations:
     benchmark:
         "results/{exp}/benchmarks/figures/augmentations.tsv"
     conda:
-        "../../envs/training.yaml"
+        "../../envs/analysis.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=5,
     params:
-        strengths=experiment_strengths,
-        n_images=4,
-        n_views=2,
-        seed=0,
-        code=figure_code("plots.plot_augmentations", "augment.example_views"),
+        code=figure_code(
+            "plots.core.plot_augmentations", "figure_tables.load_augmentation_examples"
+        ),
     script:
         "../scripts/plot_augmentations.py"
 
 
 TABLE_FIGURES = {
     "probe_vs_strength": {
-        "table": "metrics",
+        "tables": ["figure_data/metrics_summary"],
         "plot": "plot_metrics_vs_strength",
         "subcategory": "Transfer",
         "options": {
@@ -43,7 +41,7 @@ TABLE_FIGURES = {
         },
     },
     "invariance_vs_strength": {
-        "table": "metrics",
+        "tables": ["figure_data/metrics_summary"],
         "plot": "plot_metrics_vs_strength",
         "subcategory": "Invariance",
         "options": {
@@ -59,7 +57,7 @@ TABLE_FIGURES = {
         },
     },
     "rank_vs_strength": {
-        "table": "metrics",
+        "tables": ["figure_data/metrics_summary"],
         "plot": "plot_metrics_vs_strength",
         "subcategory": "Dimensionality",
         "options": {
@@ -72,26 +70,28 @@ TABLE_FIGURES = {
         },
     },
     "spectra": {
-        "table": "spectra",
+        "tables": ["figure_data/normalised_spectra_summary"],
         "plot": "plot_spectra",
         "subcategory": "Dimensionality",
         "options": {},
     },
     "training_curves": {
-        "table": "train_log",
+        "tables": ["train_log", "figure_data/train_loss_summary"],
         "plot": "plot_training_curves",
         "subcategory": "Training",
         "options": {},
     },
     "jacobian_spectra": {
-        "table": "jacobian_spectrum",
+        "tables": ["figure_data/jacobian_spectrum_summary"],
+        "module": "plots.geometry",
         "plot": "plot_jacobian_spectra",
         "subcategory": "Tangent geometry",
         "options": {},
     },
     "tangent_sensitivity_vs_strength": {
-        "table": "geometry",
-        "plot": "plot_metrics_vs_strength",
+        "tables": ["figure_data/geometry_summary"],
+        "module": "plots.geometry",
+        "plot": "plot_tangent_metrics_vs_strength",
         "subcategory": "Tangent geometry",
         "options": {
             "metric_labels": {
@@ -101,14 +101,14 @@ TABLE_FIGURES = {
                 ),
             },
             "title": "How much the projector keeps each family of encoder-space directions",
-            "line_by": "family",
             "reference_line": 0.0,
             "reference_label": "kept as much as the baseline",
         },
     },
     "tangent_angles": {
-        "table": "geometry",
-        "plot": "plot_metrics_vs_strength",
+        "tables": ["figure_data/geometry_summary"],
+        "module": "plots.geometry",
+        "plot": "plot_tangent_metrics_vs_strength",
         "subcategory": "Tangent geometry",
         "options": {
             "metric_labels": {
@@ -118,52 +118,53 @@ TABLE_FIGURES = {
                 ),
             },
             "title": "Alignment of each direction family with what the projector keeps",
-            "line_by": "family",
             "reference_line": 0.0,
             "reference_label": "as aligned as the baseline",
         },
     },
     "latent_r2_by_layer": {
-        "table": "metrics",
+        "tables": ["figure_data/metrics_summary"],
         "plot": "plot_latent_r2_by_layer",
         "subcategory": "Transfer",
         "options": {},
     },
     "projector_size": {
-        "table": "metrics",
+        "tables": ["figure_data/projector_size"],
         "plot": "plot_projector_size",
         "subcategory": "Projector size",
         "options": {},
     },
     "similarity_heatmap": {
-        "table": "similarity",
-        "module": "identifiability_plots",
+        "tables": ["figure_data/labelled_similarity"],
+        "module": "plots.identifiability",
         "plot": "plot_similarity_heatmap",
         "subcategory": "Identifiability",
         "options": {},
     },
     "similarity_vs_factor": {
-        "table": "similarity",
-        "module": "identifiability_plots",
+        "tables": ["figure_data/similarity_by_pair_kind"],
+        "module": "plots.identifiability",
         "plot": "plot_similarity_vs_factor",
         "subcategory": "Identifiability",
         "options": {},
     },
     "latent_recovery": {
-        "table": "metrics",
-        "module": "identifiability_plots",
+        "tables": ["figure_data/latent_recovery"],
+        "module": "plots.identifiability",
         "plot": "plot_latent_recovery",
         "subcategory": "Identifiability",
         "options": {},
     },
     "convergence_over_epochs": {
-        "table": "convergence",
-        "module": "identifiability_plots",
+        "tables": ["figure_data/convergence_summary"],
+        "module": "plots.identifiability",
         "plot": "plot_convergence_over_epochs",
         "subcategory": "Identifiability",
         "options": {},
     },
 }
+"""Figure → the tables it draws (under results/{exp}/; figure_data/ holds the figure tables),
+its drawing function sslgeom.<module>.<plot> (module plots.core unless named) and options."""
 
 
 for figure, spec in TABLE_FIGURES.items():
@@ -172,7 +173,7 @@ for figure, spec in TABLE_FIGURES.items():
         name:
             f"figure_{figure}"
         input:
-            f"results/{{exp}}/{spec['table']}.csv",
+            [f"results/{{exp}}/{table}.csv" for table in spec["tables"]],
         output:
             pdf=f"results/{{exp}}/figures/{figure}.pdf",
             png=report(
@@ -192,9 +193,9 @@ for figure, spec in TABLE_FIGURES.items():
             mem_mb=2000,
             runtime=5,
         params:
-            module=spec.get("module", "plots"),
+            module=spec.get("module", "plots.core"),
             plot=spec["plot"],
             options=figure_options(spec["options"]),
-            code=figure_code(f"{spec.get('module', 'plots')}.{spec['plot']}"),
+            code=figure_code(f"{spec.get('module', 'plots.core')}.{spec['plot']}"),
         script:
             "../scripts/plot_table.py"

@@ -1,19 +1,10 @@
-"""Draw example views of a few test images of each dataset at each strength of the grid."""
+"""Draw the example views of each dataset at each strength of the grid."""
 
-from sslgeom.augment import example_views
-from sslgeom.data import load_dataset
+from sslgeom.figure_tables import load_augmentation_examples
 from sslgeom.logs import redirect_output_to
-from sslgeom.plots import plot_augmentations, save_figure
+from sslgeom.plots.core import plot_augmentations
+from sslgeom.plots.style import save_figure
 
 with redirect_output_to(snakemake.log[0]):
-    examples = {}
-    for path in snakemake.input:
-        dataset = load_dataset(path)
-        images = dataset.test_images[: snakemake.params.n_images]
-        examples[dataset.name] = {
-            strength: example_views(
-                images, strength, snakemake.params.n_views, snakemake.params.seed
-            )
-            for strength in snakemake.params.strengths
-        }
+    examples = load_augmentation_examples(snakemake.input[0])
     save_figure(plot_augmentations(examples), snakemake.output.pdf, snakemake.output.png)

@@ -1,14 +1,16 @@
-"""Draw one figure from one tidy table of the experiment (metrics, spectra, logs, similarity...)."""
+"""Draw one figure from the experiment's tables that it reads (figure tables and collected ones):
+``draw(*tables, factors=..., **options)``; what it draws is computed in the tables."""
 
 import importlib
 
 import pandas as pd
 
 from sslgeom.logs import redirect_output_to
-from sslgeom.plots import save_figure
+from sslgeom.plots.style import save_figure
 
 with redirect_output_to(snakemake.log[0]):
     module = importlib.import_module(f"sslgeom.{snakemake.params.module}")
     draw = getattr(module, snakemake.params.plot)
-    figure = draw(pd.read_csv(snakemake.input[0]), **snakemake.params.options)
+    tables = [pd.read_csv(path) for path in snakemake.input]
+    figure = draw(*tables, **snakemake.params.options)
     save_figure(figure, snakemake.output.pdf, snakemake.output.png)

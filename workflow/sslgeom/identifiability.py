@@ -17,6 +17,7 @@ import numpy as np
 from sslgeom.artifacts import load_embeddings
 from sslgeom.metrics.similarity import (
     RepresentationStats,
+    Shuffles,
     null_summary,
     pair_similarities,
     permutation_null,
@@ -56,50 +57,58 @@ class Comparisons:
 
     def __init__(self, runs: list[RunRepresentations], layers: list[str]):
         self.runs, self.layers = runs, layers
-        self.pairs: list[tuple[tuple, tuple, dict]] = []
+        self.pairs: list[tuple[str, tuple, tuple, dict]] = []
 
-    def add(self, a: int, epoch_a: int, b: int, epoch_b: int, meta: dict) -> None:
+    def add(self, table: str, a: int, epoch_a: int, b: int, epoch_b: int, meta: dict) -> None:
+        """Compare run a at ``epoch_a`` with run b at ``epoch_b`` at every layer, for the rows
+        of ``table``."""
         for layer in self.layers:
-            self.pairs.append(((a, epoch_a, layer), (b, epoch_b, layer), meta | {"layer": layer}))
+            key_a, key_b = (a, epoch_a, layer), (b, epoch_b, layer)
+            self.pairs.append((table, key_a, key_b, meta | {"layer": layer}))
 
     def _stats(self, key: tuple) -> RepresentationStats:
         run, epoch, layer = key
         return self.runs[run].stats[epoch, layer]
 
-    def _nulls(self, orders: np.ndarray) -> dict[tuple, dict[str, np.ndarray]]:
+    def _nulls(self, shuffles: Shuffles) -> dict[tuple, dict[str, np.ndarray]]:
         """(key_a, key_b) → metric → null draws: the rows of b shuffled for every metric but
         ``linear_r2_ba``, the map from b to a, whose target a is shuffled instead."""
-        by_target, by_source = defaultdict(list), defaultdict(list)
-        for key_a, key_b, _ in self.pairs:
-            by_target[key_b].append(key_a)
-            by_source[key_a].append(key_b)
+        by_target, by_source = defaultdict(set), defaultdict(set)
+        for _, key_a, key_b, _ in self.pairs:
+            by_target[key_b].add(key_a)
+            by_source[key_a].add(key_b)
         nulls = defaultdict(dict)
         for key_b, keys_a in by_target.items():
-            draws = permutation_null([self._stats(k) for k in keys_a], self._stats(key_b), orders)
+            keys_a = sorted(keys_a)
+            draws = permutation_null([self._stats(k) for k in keys_a], self._stats(key_b), shuffles)
             for index, key_a in enumerate(keys_a):
                 nulls[key_a, key_b] |= {metric: values[index] for metric, values in draws.items()}
                 nulls[key_a, key_b]["linear_r2_ab"] = nulls[key_a, key_b].pop("linear_r2_to_target")
         for key_a, keys_b in by_source.items():
+            keys_b = sorted(keys_b)
             sources = [self._stats(k) for k in keys_b]
-            draws = permutation_null(sources, self._stats(key_a), orders, ("linear_r2_to_target",))
+            draws = permutation_null(
+                sources, self._stats(key_a), shuffles, ("linear_r2_to_target",)
+            )
             for index, key_b in enumerate(keys_b):
                 nulls[key_a, key_b]["linear_r2_ba"] = draws["linear_r2_to_target"][index]
         return nulls
 
-    def rows(self, orders: np.ndarray) -> list[dict]:
-        """One row per pair and metric: the metadata, ``metric``, ``value`` and the null's
-        ``null_mean``, ``null_q95`` and ``p_value`` (:func:`null_summary`)."""
-        nulls = self._nulls(orders)
-        rows = []
-        for key_a, key_b, meta in self.pairs:
+    def rows(self, shuffles: Shuffles) -> dict[str, list[dict]]:
+        """Table → one row per pair and metric: the metadata, ``metric``, ``value`` and the
+        null's ``null_mean``, ``null_q95`` and ``p_value`` (:func:`null_summary`). Pairs that
+        share a representation share its null computations, whatever their table."""
+        nulls = self._nulls(shuffles)
+        rows = defaultdict(list)
+        for table, key_a, key_b, meta in self.pairs:
             values = pair_similarities(self._stats(key_a), self._stats(key_b))
-            rows += [
+            rows[table] += [
                 meta
                 | {"metric": metric, "value": value}
                 | null_summary(value, nulls[key_a, key_b][metric])
                 for metric, value in values.items()
             ]
-        return rows
+        return dict(rows)
 
 
 def untrained_values(runs: list[RunRepresentations], i: int, j: int, layers: list[str]) -> dict:
@@ -142,11 +151,12 @@ def compare_runs(
     log(f"statistics of {len(runs)} runs × {len(layers)} layers in {seconds:.1f} s")
 
     started = time.perf_counter()
-    pairs, convergence = Comparisons(runs, layers), Comparisons(runs, layers)
+    comparisons = Comparisons(runs, layers)
     untrained = {}
     for (i, a), (j, b) in itertools.combinations(enumerate(runs), 2):
         differs = differing_factors(factor_values[i], factor_values[j], factors)
-        pairs.add(
+        comparisons.add(
+            "similarity",
             i,
             a.final_epoch,
             j,
@@ -163,29 +173,39 @@ def compare_runs(
         if differs == ["seed"]:
             for epoch in a.epochs:
                 meta = {"run_a": run_ids[i], "run_b": run_ids[j], **factor_values[i]}
-                convergence.add(
-                    i, epoch, j, epoch, meta | {"epoch": epoch, "comparison": "across_seeds"}
+                comparisons.add(
+                    "convergence",
+                    i,
+                    epoch,
+                    j,
+                    epoch,
+                    meta | {"epoch": epoch, "comparison": "across_seeds"},
                 )
     for i, run in enumerate(runs):
         for epoch in run.epochs:
             meta = {"run_a": run_ids[i], "run_b": run_ids[i], **factor_values[i]}
-            convergence.add(
-                i, epoch, i, run.final_epoch, meta | {"epoch": epoch, "comparison": "to_final"}
+            comparisons.add(
+                "convergence",
+                i,
+                epoch,
+                i,
+                run.final_epoch,
+                meta | {"epoch": epoch, "comparison": "to_final"},
             )
-    orders = permutation_orders(
+    shuffles = permutation_orders(
         len(runs[0].stats[runs[0].final_epoch, layers[0]].test_centred),
         options["n_permutations"],
         options["null_seed"],
     )
+    rows = comparisons.rows(shuffles)
     similarity = [
         row
         | {"untrained": untrained[row["run_a"], row["run_b"]].get((row["layer"], row["metric"]))}
-        for row in pairs.rows(orders)
+        for row in rows["similarity"]
     ]
-    convergence_rows = convergence.rows(orders)
     n_pairs = len(runs) * (len(runs) - 1) // 2
     log(
-        f"{n_pairs} pairs and the snapshots compared, each with {len(orders)} permutations, "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"{n_pairs} pairs and the snapshots compared, each with {len(shuffles.orders)} "
+        f"permutations, in {time.perf_counter() - started:.1f} s"
     )
-    return similarity, convergence_rows
+    return similarity, rows.get("convergence", [])

@@ -12,6 +12,7 @@ are the column-centred test features of the two representations (N × d_a and N 
 ``r_i = ‖x_i‖²`` and ``s_i = ‖y_i‖²`` their squared row norms. All statistics are float64.
 """
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,13 @@ class RepresentationStats:
     @property
     def k(self) -> int:
         return self.neighbours.shape[1]
+
+    @functools.cached_property
+    def packed_gram(self) -> np.ndarray:
+        """The strict upper triangle of the Gram matrix XXᵀ, row by row (float32), which the
+        CKA permutation null uses; computed on first use and kept."""
+        features = self.test_centred.astype(np.float32)
+        return (features @ features.T)[_upper_triangle(len(features))]
 
 
 def _unbiased_hsic(cross_norm_sq: float, r: np.ndarray, s: np.ndarray) -> float:
@@ -212,54 +220,81 @@ def pair_similarities(a: RepresentationStats, b: RepresentationStats) -> dict[st
 
 NULL_METRICS = ("linear_cka", "debiased_cka", "mutual_knn", "linear_r2_to_target")
 NULL_QUANTILE = 0.95
+# A gathered float32 (random access into a few MB) costs about as much as this many
+# multiply-adds of a matrix product (measured on the 2-core development CPU: 0.8 ms per 500k)
+GATHERED_ELEMENT_COST = 40
 
 
-def permutation_orders(n_rows: int, n_permutations: int, seed: int) -> np.ndarray:
-    """``n_permutations`` shuffles of ``n_rows`` rows (n_permutations × n_rows): successive
-    ``rng.permutation(n_rows)`` of ``np.random.default_rng(seed)``."""
+@dataclass(frozen=True)
+class Shuffles:
+    """Row orders shared by every permutation null of an analysis (n_permutations × N)."""
+
+    orders: np.ndarray
+
+    @functools.cached_property
+    def packed_indices(self) -> np.ndarray:
+        """For each order π, the flat indices into an N × N matrix M of the strict upper
+        triangle of PMPᵀ (row by row, as :attr:`RepresentationStats.packed_gram`): entry (i, j)
+        of the reordered matrix is M[π_i, π_j]. Computed once (int32) and shared."""
+        n = self.orders.shape[1]
+        rows, columns = _upper_triangle(n)
+        return np.stack([o[rows] * n + o[columns] for o in self.orders]).astype(np.int32)
+
+    def chunks(self, size: int):
+        """(orders, packed indices) of consecutive chunks of at most ``size`` orders."""
+        for start in range(0, len(self.orders), size):
+            end = start + size
+            yield self.orders[start:end], self.packed_indices[start:end]
+
+
+def permutation_orders(n_rows: int, n_permutations: int, seed: int) -> Shuffles:
+    """``n_permutations`` shuffles of ``n_rows`` rows: successive ``rng.permutation(n_rows)``
+    of ``np.random.default_rng(seed)``."""
     rng = np.random.default_rng(seed)
-    return np.stack([rng.permutation(n_rows) for _ in range(n_permutations)])
+    return Shuffles(np.stack([rng.permutation(n_rows) for _ in range(n_permutations)]))
 
 
 def permutation_null(
     sources: list[RepresentationStats],
     target: RepresentationStats,
-    orders: np.ndarray,
+    shuffles: Shuffles,
     metrics: tuple[str, ...] = NULL_METRICS,
-    chunk_size: int = 25,
+    chunk_size: int = 50,
 ) -> dict[str, np.ndarray]:
     """The permutation null of every source against ``target``: metric → n_sources × n_orders.
 
     Entry (i, j) is the metric of ``sources[i]`` and ``target`` with its test rows reordered by
-    ``orders[j]`` (row r of the reordered target is its row ``orders[j][r]``), its fit rows —
-    and so every ridge map — unchanged: the same as :func:`pair_similarities` of the source and
-    the statistics of the reordered target. ``linear_r2_to_target`` is the held-out R² of the
-    map from the source to the target, so the null of ``linear_r2_ab`` of a pair (a, b) is this
-    with source a and target b, and that of ``linear_r2_ba`` has source b and target a
-    (shuffling the map's target rows or its source rows gives the same distribution).
+    ``shuffles.orders[j]`` (row r of the reordered target is its row ``orders[j][r]``), its fit
+    rows — and so every ridge map — unchanged: the same as :func:`pair_similarities` of the
+    source and the statistics of the reordered target. ``linear_r2_to_target`` is the held-out
+    R² of the map from the source to the target, so the null of ``linear_r2_ab`` of a pair
+    (a, b) is this with source a and target b, and that of ``linear_r2_ba`` has source b and
+    target a (shuffling the map's target rows or its source rows gives the same distribution).
 
-    Cost per source and order, with the sources' statistics shared: O(N²) for CKA (the
-    target's reordered Gram matrices against the sources' in one matrix product, float32),
-    O(N k) for mutual k-NN (the target's relabelled neighbour lists looked up in each source's
-    neighbour adjacency) and O(N d_target) for R², of which only the cross term
-    Σ_i y_π(i)·ŷ_i of the residual depends on the order.
+    Everything about the sources is computed once, then the orders are taken in chunks. Cost
+    per source and order: O(N²) for CKA (‖XᵀPY‖²_F = ⟨K, PLPᵀ⟩ for the Gram matrices K = XXᵀ and
+    L = YYᵀ: the strict upper triangles of the target's reordered Gram matrix against the
+    sources' in one float32 matrix product, the diagonal from the row norms), O(N k) for mutual
+    k-NN (the target's relabelled neighbour lists looked up in each source's neighbour
+    adjacency) and O(N d_target) for R², of which only the cross term Σ_i y_π(i)·ŷ_i of the
+    residual depends on the order.
     """
     unknown = set(metrics) - set(NULL_METRICS)
     if unknown:
         raise ValueError(f"unknown null metrics {sorted(unknown)}; known: {NULL_METRICS}")
     for source in sources:
         _check_comparable(source, target)
-    parts = []
-    for start in range(0, len(orders), chunk_size):
-        chunk = orders[start : start + chunk_size]
-        part = {}
-        if {"linear_cka", "debiased_cka"} & set(metrics):
-            part |= _cka_nulls(sources, target, chunk)
-        if "mutual_knn" in metrics:
-            part["mutual_knn"] = _mutual_knn_nulls(sources, target, chunk)
-        if "linear_r2_to_target" in metrics:
-            part["linear_r2_to_target"] = _ridge_r2_nulls(sources, target, chunk)
-        parts.append(part)
+    nulls = []
+    if {"linear_cka", "debiased_cka"} & set(metrics):
+        nulls.append(_CkaNull(sources, target))
+    if "mutual_knn" in metrics:
+        nulls.append(_MutualKnnNull(sources, target))
+    if "linear_r2_to_target" in metrics:
+        nulls.append(_RidgeR2Null(sources, target))
+    parts = [
+        {name: v for null in nulls for name, v in null.draws(*chunk).items()}
+        for chunk in shuffles.chunks(chunk_size)
+    ]
     return {
         metric: np.concatenate([part[metric] for part in parts], axis=1)
         for metric in NULL_METRICS
@@ -267,55 +302,111 @@ def permutation_null(
     }
 
 
-def _cka_nulls(sources, target, orders) -> dict[str, np.ndarray]:
-    n = len(target.test_centred)
-    source_grams = np.stack(
-        [(s.test_centred @ s.test_centred.T).astype(np.float32).ravel() for s in sources]
-    )
-    features = target.test_centred.astype(np.float32)
-    target_grams = np.stack([(features[o] @ features[o].T).ravel() for o in orders])
-    cross_norm_sq = (source_grams @ target_grams.T).astype(np.float64)
-    r = np.stack([s.test_row_norms_sq for s in sources])
-    s_permuted = target.test_row_norms_sq[orders]
-    hsic = (
-        cross_norm_sq
-        - n / (n - 2) * (r @ s_permuted.T)
-        + np.outer(r.sum(axis=1), s_permuted.sum(axis=1)) / ((n - 1) * (n - 2))
-    )
-    gram_norms = np.array([s.gram_norm for s in sources])[:, None]
-    self_hsic = np.array([s.unbiased_self_hsic for s in sources])[:, None]
-    return {
-        "linear_cka": cross_norm_sq / (gram_norms * target.gram_norm),
-        "debiased_cka": hsic / np.sqrt(self_hsic * target.unbiased_self_hsic),
-    }
+@functools.cache
+def _upper_triangle(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, k=1)
 
 
-def _mutual_knn_nulls(sources, target, orders) -> np.ndarray:
-    n, k = target.neighbours.shape
-    adjacency = np.zeros((len(sources), n, n), dtype=bool)
-    rows = np.repeat(np.arange(n), k)
-    for index, source in enumerate(sources):
-        adjacency[index, rows, source.neighbours.ravel()] = True
-    new_index = np.argsort(orders, axis=1)
-    relabelled = np.take_along_axis(new_index[:, None, :], target.neighbours[orders], axis=2)
-    shared = adjacency[:, rows[None, :], relabelled.reshape(len(orders), -1)]
-    return shared.sum(axis=2) / (n * k)
+class _CkaNull:
+    """Linear and debiased CKA against the reordered target (see :func:`permutation_null`).
+
+    ‖XᵀPY‖²_F is computed whichever way costs less: from the Gram matrices, the strict upper
+    triangles of PLPᵀ gathered from L (N²/2 gathers per order) against those of every K (N²/2
+    per source and order), the diagonal from the row norms; or from the features, XᵀPY for
+    every source at once (N · d_target · Σ d_source per order), cheaper for narrow layers and
+    few sources.
+    """
+
+    def __init__(self, sources: list[RepresentationStats], target: RepresentationStats):
+        self.sources, self.target = sources, target
+        self.r = np.stack([s.test_row_norms_sq for s in sources])
+        self.gram_norms = np.array([s.gram_norm for s in sources])[:, None]
+        self.self_hsic = np.array([s.unbiased_self_hsic for s in sources])[:, None]
+        n, d_target = target.test_centred.shape
+        source_dims = [s.test_centred.shape[1] for s in sources]
+        gram_cost = n * n / 2 * (GATHERED_ELEMENT_COST + len(sources))
+        self.by_gram = gram_cost < n * d_target * sum(source_dims)
+        features = target.test_centred.astype(np.float32)
+        if self.by_gram:
+            self.source_grams = np.stack([s.packed_gram for s in sources])
+            self.target_gram = (features @ features.T).ravel()
+        else:
+            self.source_features = np.hstack([s.test_centred for s in sources]).astype(np.float32)
+            self.splits = np.cumsum(source_dims)[:-1]
+            self.target_features = features
+
+    def cross_norms_sq(self, orders: np.ndarray, packed_indices: np.ndarray) -> np.ndarray:
+        """‖X_iᵀ P_j Y‖²_F for every source i and order j (n_sources × n_orders)."""
+        if self.by_gram:
+            reordered = np.take(self.target_gram, packed_indices)
+            diagonal = self.r @ self.target.test_row_norms_sq[orders].T
+            return 2 * (self.source_grams @ reordered.T).astype(np.float64) + diagonal
+        n, d = self.target_features.shape
+        reordered = self.target_features[orders].transpose(1, 0, 2).reshape(n, -1)
+        products = (self.source_features.T @ reordered).reshape(-1, len(orders), d) ** 2
+        blocks = np.split(products.astype(np.float64), self.splits, axis=0)
+        return np.stack([block.sum(axis=(0, 2)) for block in blocks])
+
+    def draws(self, orders: np.ndarray, packed_indices: np.ndarray) -> dict[str, np.ndarray]:
+        n = len(self.target.test_centred)
+        cross_norm_sq = self.cross_norms_sq(orders, packed_indices)
+        s = self.target.test_row_norms_sq[orders]
+        hsic = (
+            cross_norm_sq
+            - n / (n - 2) * (self.r @ s.T)
+            + np.outer(self.r.sum(axis=1), s.sum(axis=1)) / ((n - 1) * (n - 2))
+        )
+        return {
+            "linear_cka": cross_norm_sq / (self.gram_norms * self.target.gram_norm),
+            "debiased_cka": hsic / np.sqrt(self.self_hsic * self.target.unbiased_self_hsic),
+        }
 
 
-def _ridge_r2_nulls(sources, target, orders) -> np.ndarray:
-    n = len(target.test_centred)
-    predictions = np.stack([_centred_predictions(s, target).ravel() for s in sources])
-    shuffled_targets = np.stack([target.test_centred[o].ravel() for o in orders])
-    cross = predictions @ shuffled_targets.T
-    total = target.test_row_norms_sq.sum()
-    shift = target.test_mean_shift
-    fixed = (
-        total
-        + n * shift @ shift
-        - 2 * predictions.reshape(len(sources), n, -1).sum(axis=1) @ shift
-        + np.sum(predictions**2, axis=1)
-    )
-    return 1 - (fixed[:, None] - 2 * cross) / total
+class _MutualKnnNull:
+    """Mutual k-NN against the reordered target (see :func:`permutation_null`): j is a shared
+    neighbour of row i when j ∈ kNN_source(i) and π(j) ∈ kNN_target(π(i)), so each source's
+    N k neighbour pairs (i, j) are looked up at (π(i), π(j)) in the target's N × N neighbour
+    adjacency."""
+
+    def __init__(self, sources: list[RepresentationStats], target: RepresentationStats):
+        n, k = target.neighbours.shape
+        rows = np.repeat(np.arange(n), k)
+        self.adjacency = np.zeros(n * n, dtype=bool)
+        self.adjacency[rows * n + target.neighbours.ravel()] = True
+        self.pairs = [(rows, s.neighbours.ravel()) for s in sources]
+
+    def draws(self, orders: np.ndarray, _packed_indices: np.ndarray) -> dict[str, np.ndarray]:
+        n = orders.shape[1]
+        shared = np.stack(
+            [
+                self.adjacency[orders[:, rows] * n + orders[:, columns]].sum(axis=1)
+                for rows, columns in self.pairs
+            ]
+        )
+        return {"mutual_knn": shared / len(self.pairs[0][0])}
+
+
+class _RidgeR2Null:
+    """Held-out R² of each source's ridge map to the reordered target (see
+    :func:`permutation_null`)."""
+
+    def __init__(self, sources: list[RepresentationStats], target: RepresentationStats):
+        self.target = target
+        n = len(target.test_centred)
+        self.predictions = np.stack([_centred_predictions(s, target).ravel() for s in sources])
+        shift = target.test_mean_shift
+        self.total = target.test_row_norms_sq.sum()
+        self.fixed = (
+            self.total
+            + n * shift @ shift
+            - 2 * self.predictions.reshape(len(sources), n, -1).sum(axis=1) @ shift
+            + np.sum(self.predictions**2, axis=1)
+        )
+
+    def draws(self, orders: np.ndarray, _packed_indices: np.ndarray) -> dict[str, np.ndarray]:
+        shuffled = np.stack([self.target.test_centred[o].ravel() for o in orders])
+        cross = self.predictions @ shuffled.T
+        return {"linear_r2_to_target": 1 - (self.fixed[:, None] - 2 * cross) / self.total}
 
 
 def _centred_predictions(source: RepresentationStats, target: RepresentationStats) -> np.ndarray:

@@ -1,0 +1,231 @@
+"""Claims: intervals against closed forms, verdicts on planted effects, their mirror images and
+pure noise, and the test-set resamples against the metrics they resample."""
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sslgeom.claims import (
+    Claim,
+    assess,
+    jackknife_se,
+    mean_over_seeds,
+    pair_mean,
+    slope,
+    verdict,
+)
+from sslgeom.claims_resampling import (
+    accuracy_resamples,
+    invariance_resamples,
+    rankme_resamples,
+    resample_counts,
+)
+from sslgeom.experiment_claims import claim_rows, claims_markdown
+from sslgeom.metrics.invariance import invariance
+from sslgeom.metrics.spectrum import rankme
+
+SEEDS = [0, 1, 2, 3, 4]
+STRENGTHS = [0.0, 0.25, 0.5, 1.0]
+DESIGN = {"factors": ["dataset", "method", "strength", "seed"], "base": {}}
+OPTIONS = {"confidence": 0.95, "similarity_metrics": ["debiased_cka"]}
+CLAIM = Claim("X", "an effect", +1)
+
+
+# --- intervals and verdicts -----------------------------------------------------------------
+
+
+def test_mean_of_seeds_gets_the_student_t_interval():
+    values = {0: 1.0, 1: 1.6, 2: 0.7, 3: 1.2}
+    row = assess(CLAIM, mean_over_seeds(values.get), list(values), confidence=0.9)
+    sample = np.array(list(values.values()))
+    low, high = stats.t.interval(0.9, 3, loc=sample.mean(), scale=stats.sem(sample))
+    assert row["estimate"] == pytest.approx(sample.mean())
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((low, high))
+    assert row["verdict"] == "supported" and row["n_seeds"] == 4
+
+
+def test_jackknife_of_a_mean_is_its_standard_error():
+    values = {seed: float(seed**2) for seed in range(6)}
+    effect = mean_over_seeds(values.get)
+    expected = np.std(list(values.values()), ddof=1) / math.sqrt(6)
+    assert jackknife_se(lambda seeds: float(effect(seeds)), values) == pytest.approx(expected)
+
+
+def test_pair_jackknife_drops_every_pair_of_the_left_out_seed():
+    """Three seeds: leaving seed i out leaves the one pair without i."""
+    values = {(0, 1): 1.0, (0, 2): 2.0, (1, 2): 6.0}
+    leave_one_out = np.array([6.0, 2.0, 1.0])  # without 0, 1, 2
+    expected = math.sqrt(2 / 3 * np.sum((leave_one_out - leave_one_out.mean()) ** 2))
+    assert jackknife_se(pair_mean(values), [0, 1, 2]) == pytest.approx(expected)
+
+
+def test_test_set_resamples_widen_the_interval_in_quadrature():
+    per_seed = {0: 1.0, 1: 2.0, 2: 3.0}
+    noise = np.random.default_rng(0).standard_normal(2000)
+
+    def effect(seeds):
+        mean = np.mean([per_seed[s] for s in seeds])
+        return np.concatenate([[mean], mean + 0.5 * noise])
+
+    row = assess(CLAIM, effect, [0, 1, 2], confidence=0.95)
+    se = math.hypot(1 / math.sqrt(3), np.std(0.5 * noise, ddof=1))
+    assert row["ci_high"] - row["estimate"] == pytest.approx(stats.t.ppf(0.975, 2) * se)
+
+
+@pytest.mark.parametrize(
+    "low, high, direction, expected",
+    [
+        (0.1, 0.3, +1, "supported"),
+        (-0.3, -0.1, +1, "contradicted"),
+        (-0.3, -0.1, -1, "supported"),
+        (-0.1, 0.3, +1, "inconclusive"),
+        (0.0, 0.3, +1, "inconclusive"),
+        (float("nan"), float("nan"), +1, "inconclusive"),
+    ],
+)
+def test_verdict(low, high, direction, expected):
+    assert verdict(low, high, direction) == expected
+
+
+def test_one_seed_is_inconclusive():
+    row = assess(CLAIM, mean_over_seeds({0: 5.0}.get), [0], confidence=0.95)
+    assert row["verdict"] == "inconclusive" and math.isnan(row["ci_low"])
+
+
+def test_slope_of_a_line():
+    assert slope([0.25, 0.5, 1.0], np.array([3.0, 2.5, 1.5])) == pytest.approx(-2.0)
+
+
+# --- claims on constructed tables -----------------------------------------------------------
+
+
+def metrics_table(rankme_slope: float, noise: float, rng, seeds=SEEDS) -> pd.DataFrame:
+    """One dataset: at the encoder and projector, invariance_ref, probe_acc and rankme, with the
+    projector's rankme = 30 + rankme_slope · s + noise; everything else flat."""
+    rows = []
+    for seed, strength, layer in itertools.product(seeds, STRENGTHS, ("encoder", "projector")):
+        rank = 30 + rankme_slope * strength + noise * rng.standard_normal()
+        values = {"invariance_ref": 0.5, "probe_acc": 0.9, "rankme": rank}
+        if layer == "encoder":
+            values["rankme"] = 40.0
+        for metric, value in values.items():
+            run = {"dataset": "d", "method": "simclr", "strength": strength, "seed": seed}
+            rows.append(run | {"layer": layer, "metric": metric, "value": value})
+    return pd.DataFrame(rows)
+
+
+def rank_claim(metrics: pd.DataFrame) -> dict:
+    claims = claim_rows({"metrics": metrics}, DESIGN, OPTIONS)
+    return claims[claims["claim"] == "C3"].iloc[0].to_dict()
+
+
+def test_planted_falling_rank_is_supported_and_its_mirror_contradicted():
+    rng = np.random.default_rng(0)
+    falling = rank_claim(metrics_table(-10.0, 1.0, rng))
+    assert falling["verdict"] == "supported"
+    assert falling["estimate"] == pytest.approx(-10.0, abs=1.5)
+    assert rank_claim(metrics_table(+10.0, 1.0, rng))["verdict"] == "contradicted"
+
+
+def test_noise_is_inconclusive_at_the_confidence_level():
+    """No effect, normal noise: the t interval errs (supported or contradicted) in 5% of draws."""
+    rng = np.random.default_rng(1)
+    draws = 400
+    verdicts = [rank_claim(metrics_table(0.0, 1.0, rng))["verdict"] for _ in range(draws)]
+    wrong = np.mean([v != "inconclusive" for v in verdicts])
+    assert wrong == pytest.approx(0.05, abs=4 * math.sqrt(0.05 * 0.95 / draws))
+
+
+def test_claims_skip_identical_views_and_need_two_strengths():
+    rng = np.random.default_rng(2)
+    metrics = metrics_table(-10.0, 1.0, rng)
+    one_strength = metrics[metrics["strength"].isin([0.0, 0.5])]
+    claims = claim_rows({"metrics": one_strength}, DESIGN, OPTIONS)
+    assert list(claims["claim"]) == ["C2a"]  # a mean over s > 0, but no slope from one strength
+
+
+def test_estimate_is_the_mean_of_per_seed_slopes_over_positive_strengths():
+    rng = np.random.default_rng(3)
+    metrics = metrics_table(-4.0, 2.0, rng)
+    rank = metrics.query("metric == 'rankme' and layer == 'projector' and strength > 0")
+    slopes = [np.polyfit(g["strength"], g["value"], 1)[0] for _, g in rank.groupby("seed")]
+    assert rank_claim(metrics)["estimate"] == pytest.approx(np.mean(slopes))
+
+
+def similarity_table(encoder_advantage: float, rng) -> pd.DataFrame:
+    """Seed pairs of one method at a base setting and at a variant with 0.2 less similarity."""
+    rows = []
+    for variant, (a, b) in itertools.product(["base", "other"], itertools.combinations(SEEDS, 2)):
+        for layer in ("encoder", "projector"):
+            value = 0.7 + (encoder_advantage if layer == "encoder" else 0.0)
+            value += (-0.2 if variant == "other" else 0.0) + 0.01 * rng.standard_normal()
+            pair = {"differs_in": "seed", "layer": layer, "metric": "debiased_cka", "value": value}
+            for side, seed in (("a", a), ("b", b)):
+                pair |= {f"dataset_{side}": "d", f"method_{side}": "simclr"}
+                pair |= {
+                    f"strength_{side}": 0.5,
+                    f"seed_{side}": seed,
+                    f"optimizer_{side}": variant,
+                }
+            rows.append(pair)
+    return pd.DataFrame(rows)
+
+
+def test_identifiability_claims_on_planted_similarities():
+    rng = np.random.default_rng(4)
+    design = {"factors": ["dataset", "method", "strength", "seed", "optimizer"]}
+    design["base"] = {"optimizer": "base"}
+    tables = {"metrics": metrics_table(0.0, 1.0, rng).assign(optimizer="base")}
+    for advantage, expected in ((0.1, "supported"), (-0.1, "contradicted")):
+        tables["similarity"] = similarity_table(advantage, rng)
+        claims = claim_rows(tables, design, OPTIONS).set_index(["claim", "layer"])
+        assert claims.loc[("I1", ""), "verdict"] == expected
+        assert claims.loc[("I1", ""), "estimate"] == pytest.approx(advantage, abs=0.02)
+        for layer in ("encoder", "projector"):
+            assert claims.loc[("I2", layer), "verdict"] == "supported"
+            assert claims.loc[("I2", layer), "estimate"] == pytest.approx(-0.2, abs=0.02)
+
+
+def test_markdown_has_one_line_per_claim():
+    claims = claim_rows(
+        {"metrics": metrics_table(-10.0, 1.0, np.random.default_rng(5))}, DESIGN, OPTIONS
+    )
+    lines = claims_markdown(claims).splitlines()
+    assert lines[2].startswith("| claim | dataset | method |")
+    assert len([line for line in lines if line.startswith("| C")]) == len(claims) == 4
+    assert "95% confidence" in lines[0]
+
+
+# --- test-set resamples ---------------------------------------------------------------------
+
+
+def test_unit_counts_give_the_observed_metrics():
+    rng = np.random.default_rng(6)
+    views, z = (
+        rng.standard_normal((30, 4, 5)) + rng.standard_normal((30, 1, 5)),
+        rng.random((40, 6)),
+    )
+    assert invariance_resamples(views, np.ones((1, 30)))[0] == pytest.approx(invariance(views))
+    assert rankme_resamples(z, np.ones((1, 40)))[0] == pytest.approx(rankme(z))
+
+
+def test_counts_resample_images_and_repeat_them():
+    rng = np.random.default_rng(7)
+    views = rng.standard_normal((6, 3, 2))
+    counts = resample_counts(6, 50, seed=1)
+    assert (counts.sum(axis=1) == 6).all()
+    for row, resampled in zip(counts, invariance_resamples(views, counts), strict=True):
+        repeated = np.repeat(views, row.astype(int), axis=0)
+        assert resampled == pytest.approx(invariance(repeated))
+
+
+def test_bootstrap_standard_error_of_a_mean_matches_its_closed_form():
+    x = np.random.default_rng(8).standard_normal(400)
+    means = resample_counts(400, 4000, seed=2) @ x / 400
+    assert np.std(means) == pytest.approx(np.std(x) / math.sqrt(400), rel=0.05)
+    accuracy = accuracy_resamples(0.8, 1000, 4000, np.random.default_rng(9))
+    assert np.std(accuracy) == pytest.approx(math.sqrt(0.8 * 0.2 / 1000), rel=0.05)

@@ -1,0 +1,240 @@
+"""Tests for sslgeom.figure_tables against answers computed by hand or by a direct loop."""
+
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+from synthetic_tables import (
+    BASE,
+    CONVERGENCE_EPOCHS,
+    DEPTHS,
+    FACTORS,
+    HIDDEN_DIMS,
+    LATENT_SCORES,
+    SIZE_FACTORS,
+    STAR_FACTORS,
+    STRENGTHS,
+    convergence_table,
+    expected_gap,
+    latent_metrics_table,
+    make_examples,
+    make_metrics,
+    make_projector_sweep,
+    make_spectra,
+    make_train_logs,
+    similarity_table,
+)
+
+from sslgeom import figure_tables
+from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
+
+
+def summary_row(summary: pd.DataFrame, **key) -> pd.Series:
+    """The one row of ``summary`` whose columns take the values ``key``."""
+    rows = summary.loc[np.logical_and.reduce([summary[c] == v for c, v in key.items()])]
+    assert len(rows) == 1, key
+    return rows.iloc[0]
+
+
+def test_summarise_is_the_population_mean_std_and_count():
+    table = pd.DataFrame({"strength": [0.5, 0.5, 1.0], "seed": [0, 1, 0], "value": [1, 3, 2]})
+    summary = figure_tables.summarise(table, ["strength"], largest=("value", "max"))
+    assert summary.columns.tolist() == ["strength", "mean", "std", "n", "largest"]
+    assert summary.iloc[0].tolist() == [0.5, 2.0, 1.0, 2, 3]
+    assert summary.iloc[1].tolist() == [1.0, 2.0, 0.0, 1, 2]  # a single seed: zero width
+
+
+def test_metrics_summary_matches_a_loop_over_the_seeds():
+    metrics = make_metrics()
+    summary = figure_tables.metrics_summary(metrics, FACTORS)
+    assert "seed" not in summary and len(summary) == len(metrics) // 2
+    for (dataset, strength, layer, metric), rows in metrics.groupby(
+        ["dataset", "strength", "layer", "metric"]
+    ):
+        values = list(rows["value"])
+        row = summary_row(summary, dataset=dataset, strength=strength, layer=layer, metric=metric)
+        assert row["mean"] == pytest.approx(statistics.fmean(values))
+        assert row["std"] == pytest.approx(statistics.pstdev(values))
+        assert row["n"] == len(values) == 2
+
+
+def test_spectra_become_variance_fractions_per_run():
+    spectra = pd.DataFrame(
+        {
+            "strength": [0.5] * 4,
+            "seed": [0, 0, 1, 1],
+            "layer": ["encoder"] * 4,
+            "index": [1, 2, 1, 2],
+            "value": [3.0, 4.0, 1.0, 0.0],
+        }
+    )
+    normalised = figure_tables.normalised_spectra(spectra, ["strength", "seed"])
+    np.testing.assert_allclose(normalised["value"], [9 / 25, 16 / 25, 1.0, 0.0])
+    summary = figure_tables.normalised_spectra_summary(spectra, ["strength", "seed"])
+    np.testing.assert_allclose(summary["mean"], [(9 / 25 + 1) / 2, (16 / 25) / 2])
+    np.testing.assert_allclose(summary["std"], [(1 - 9 / 25) / 2, (16 / 25) / 2])
+
+
+def test_every_normalised_spectrum_sums_to_one():
+    summary = figure_tables.normalised_spectra_summary(make_spectra(), FACTORS)
+    totals = summary.groupby(["dataset", "strength", "layer"])["mean"].sum()
+    np.testing.assert_allclose(totals, 1.0)
+
+
+def test_training_loss_is_averaged_over_seeds_per_epoch():
+    logs = make_train_logs()
+    summary = figure_tables.train_loss_summary(logs, FACTORS)
+    rows = logs.query("dataset == 'shapes' and strength == 0.5 and epoch == 3")
+    row = summary_row(summary, dataset="shapes", strength=0.5, epoch=3)
+    assert row["mean"] == pytest.approx(rows["loss"].sum() / 2)
+    assert row["std"] == pytest.approx(abs(rows["loss"].iloc[0] - rows["loss"].iloc[1]) / 2)
+
+
+def test_projector_size_takes_each_runs_probe_gap_before_averaging():
+    summary = figure_tables.projector_size(make_projector_sweep(), SIZE_FACTORS)
+    assert len(summary) == 2 * len(STRENGTHS) * len(DEPTHS) * len(HIDDEN_DIMS) * 2
+    for depth in DEPTHS:
+        for width in HIDDEN_DIMS:
+            key = {"dataset": "shapes", "strength": 1.0, "projector_depth": depth}
+            key["projector_hidden_dim"] = width
+            gap = summary_row(summary, **key, quantity="probe_gap")
+            gaps = [expected_gap(depth, width, 1.0, seed) for seed in (0, 1)]
+            assert gap["mean"] == pytest.approx(statistics.fmean(gaps))
+            assert gap["std"] == pytest.approx(statistics.pstdev(gaps))
+            rank = summary_row(summary, **key, quantity="rankme")
+            assert rank["mean"] == pytest.approx(width / 8 * 1.3 / depth) and rank["std"] == 0
+
+
+def test_run_labels_name_what_sets_a_run_apart():
+    labels = figure_tables.run_labels(similarity_table(), STAR_FACTORS)["label"]
+    assert {"simclr base s0", "barlow strength=1.0 s1", "simclr optimizer=sgd s0"} <= set(labels)
+
+
+def test_labelled_similarity_places_runs_in_label_order_and_averages_each_panel():
+    similarity = similarity_table()
+    pairs = figure_tables.labelled_similarity(similarity, STAR_FACTORS)
+    sides = [pairs[[f"run_{side}", f"position_{side}"]].to_numpy() for side in ("a", "b")]
+    positions = dict(np.concatenate(sides).tolist())
+    # by method and variant ("base" < "optimizer=sgd" < "strength=1.0"), then seed
+    order = [2, 3, 10, 11, 6, 7, 0, 1, 8, 9, 4, 5]
+    assert sorted(positions, key=positions.get) == [f"run{i}" for i in order]
+    row = pairs.query("run_a == 'run0' and run_b == 'run7'").iloc[0]
+    assert (row["label_a"], row["label_b"]) == ("simclr base s0", "barlow strength=1.0 s1")
+    panel = similarity.query("metric == 'mutual_knn' and layer == 'projector'")
+    shown = pairs.query("metric == 'mutual_knn' and layer == 'projector'")
+    np.testing.assert_allclose(shown["mean_null"], statistics.fmean(panel["null_mean"]))
+    np.testing.assert_allclose(shown["mean_untrained"], statistics.fmean(panel["untrained"]))
+
+
+def test_mean_linear_r2_averages_both_directions_of_each_pair():
+    similarity = similarity_table()
+    table = figure_tables.with_mean_linear_r2(similarity)
+    pair = similarity.query("run_a == 'run0' and run_b == 'run3' and layer == 'encoder'")
+    directions = pair.set_index("metric")
+    mean = table.query("run_a == 'run0' and run_b == 'run3' and layer == 'encoder'")
+    mean = mean.query("metric == 'linear_r2'").iloc[0]
+    for column in ("value", "untrained"):
+        ab, ba = directions.loc["linear_r2_ab", column], directions.loc["linear_r2_ba", column]
+        assert mean[column] == pytest.approx((ab + ba) / 2)
+    assert np.isnan(mean["null_q95"])
+
+
+def test_seed_only_pairs_are_the_base_settings_seed_pairs():
+    kinds = figure_tables.factor_pair_kinds(similarity_table(), "strength", STAR_FACTORS)
+    seed_pairs = kinds["seed only"]
+    # one seed pair per method at the base (the strength and optimizer variants are left out)
+    assert set(zip(seed_pairs["run_a"], seed_pairs["run_b"], strict=True)) == {
+        ("run0", "run1"),
+        ("run2", "run3"),
+    }
+    untrained = kinds["seed only, untrained"]
+    assert untrained["value"].to_numpy() == pytest.approx(seed_pairs["untrained"].to_numpy())
+    assert untrained["null_q95"].isna().all()
+    assert set(kinds["factor only"]["differs_in"]) == {"strength"}
+    assert set(kinds["factor + seed"]["differs_in"]) == {"strength+seed"}
+
+
+def test_similarity_by_pair_kind_averages_the_pairs_of_each_kind():
+    similarity = similarity_table()
+    bars = figure_tables.similarity_by_pair_kind(similarity, STAR_FACTORS)
+    assert set(bars["factor"]) == {"method", "strength", "optimizer"}
+    knn = similarity.query("metric == 'mutual_knn' and layer == 'encoder'")
+    seed_pairs = knn[knn["run_a"].isin(["run0", "run2"]) & (knn["differs_in"] == "seed")]
+    strength_pairs = knn[knn["differs_in"] == "strength"]
+    expected = {
+        "seed only": (seed_pairs["value"], seed_pairs["null_q95"].mean()),
+        "seed only, untrained": (seed_pairs["untrained"], np.nan),
+        "factor only": (strength_pairs["value"], strength_pairs["null_q95"].mean()),
+    }
+    for kind, (values, null) in expected.items():
+        key = {"factor": "strength", "pair_kind": kind, "metric": "mutual_knn", "layer": "encoder"}
+        bar = summary_row(bars, **key)
+        assert bar["mean"] == pytest.approx(statistics.fmean(values))
+        assert bar["std"] == pytest.approx(statistics.pstdev(values))
+        assert bar["n"] == len(values)
+        assert bar["mean_null_q95"] == pytest.approx(null, nan_ok=True)
+
+
+def test_similarity_by_pair_kind_without_a_varied_factor_is_empty():
+    seeds_only = similarity_table().query("differs_in == 'seed'")
+    bars = figure_tables.similarity_by_pair_kind(seeds_only, STAR_FACTORS)
+    assert bars.empty
+    assert {"factor", "pair_kind", "metric", "layer", "mean", "std", "mean_null_q95"} <= set(bars)
+
+
+def test_latent_recovery_averages_each_group_over_seeds_at_the_base_setting():
+    recovery = figure_tables.latent_recovery(latent_metrics_table(), STAR_FACTORS)
+    assert set(recovery["optimizer"]) == {BASE["optimizer"]}  # the optimizer variant is left out
+    assert set(recovery["strength"]) == {0.5, 1.0}  # the strength is free
+    style = [LATENT_SCORES[f"latent_r2_kernel_{latent}"] for latent in STYLE_LATENTS]
+    content = [LATENT_SCORES[f"latent_r2_{latent}"] for latent in CONTENT_LATENTS]
+    expected = {
+        ("kernel R²", "style", "encoder"): statistics.fmean(style),
+        ("linear R²", "content", "projector"): statistics.fmean(content) + 0.02,
+        ("MCC", "style", "proj1"): LATENT_SCORES["mcc"] + 0.01,
+    }
+    for (score, group, layer), value in expected.items():
+        key = {"score": score, "group": group, "layer": layer, "method": "barlow", "strength": 1.0}
+        row = summary_row(recovery, **key)
+        assert row["mean"] == pytest.approx(value + 0.2 + 0.05)  # barlow; seeds add 0 and 0.1
+        assert row["std"] == pytest.approx(0.05) and row["n"] == 2
+
+
+def test_convergence_summary_averages_seeds_at_the_base_setting():
+    summary = figure_tables.convergence_summary(convergence_table(), STAR_FACTORS)
+    assert set(summary["optimizer"]) == {BASE["optimizer"]}
+    assert set(summary["strength"]) == {BASE["strength"]}
+    for epoch in CONVERGENCE_EPOCHS:
+        key = {"method": "simclr", "metric": "debiased_cka", "layer": "projector", "epoch": epoch}
+        final = summary_row(summary, **key, comparison="to_final")
+        assert final["mean"] == pytest.approx(epoch / 4 + 0.05)
+        assert final["std"] == pytest.approx(0.05) and final["n"] == 2
+        across = summary_row(summary, **key, comparison="across_seeds")
+        assert across["mean"] == pytest.approx(0.3 + 0.05)
+    np.testing.assert_allclose(summary["mean_null_q95"], 0.01 * statistics.fmean([1, 2, 4]))
+
+
+def test_base_values_are_the_most_common_and_at_base_keeps_free_factors():
+    metrics = latent_metrics_table()
+    assert figure_tables.base_values(metrics, STAR_FACTORS[1:]) == {
+        "method": "barlow",  # a tie: the first of the sorted modes
+        "strength": 0.5,
+        "seed": 0,
+        "optimizer": "adamw",
+    }
+    kept = figure_tables.at_base(metrics, STAR_FACTORS, free=("method", "seed"))
+    assert set(kept["strength"]) == {0.5} and set(kept["optimizer"]) == {"adamw"}
+    assert set(kept["method"]) == {"simclr", "barlow"} and set(kept["seed"]) == {0, 1}
+
+
+def test_augmentation_examples_round_trip(tmp_path):
+    examples = make_examples()
+    path = tmp_path / "augmentations.npz"
+    figure_tables.save_augmentation_examples(examples, path)
+    loaded = figure_tables.load_augmentation_examples(path)
+    assert list(loaded) == list(examples)
+    for dataset, views in examples.items():
+        assert list(loaded[dataset]) == sorted(views)
+        for strength, batch in views.items():
+            np.testing.assert_array_equal(loaded[dataset][strength], batch)

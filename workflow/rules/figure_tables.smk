@@ -1,0 +1,64 @@
+FIGURE_TABLES = {
+    "metrics_summary": "metrics",
+    "geometry_summary": "geometry",
+    "normalised_spectra_summary": "spectra",
+    "jacobian_spectrum_summary": "jacobian_spectrum",
+    "train_loss_summary": "train_log",
+    "projector_size": "metrics",
+    "labelled_similarity": "similarity",
+    "similarity_by_pair_kind": "similarity",
+    "latent_recovery": "metrics",
+    "convergence_summary": "convergence",
+}
+"""Figure table → the experiment table it is computed from, by sslgeom.figure_tables.<table>."""
+
+
+rule figure_table:
+    input:
+        lambda wildcards: f"results/{wildcards.exp}/{FIGURE_TABLES[wildcards.table]}.csv",
+    output:
+        "results/{exp}/figure_data/{table}.csv",
+    log:
+        "results/{exp}/logs/figure_data/{table}.log",
+    benchmark:
+        "results/{exp}/benchmarks/figure_data/{table}.tsv"
+    wildcard_constraints:
+        table="|".join(FIGURE_TABLES),
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        factors=experiment_factors,
+        code=lambda wildcards: library_code(f"figure_tables.{wildcards.table}"),
+    script:
+        "../scripts/figure_table.py"
+
+
+rule augmentation_examples:
+    input:
+        experiment_datasets,
+    output:
+        "results/{exp}/figure_data/augmentations.npz",
+    log:
+        "results/{exp}/logs/figure_data/augmentations.log",
+    benchmark:
+        "results/{exp}/benchmarks/figure_data/augmentations.tsv"
+    conda:
+        "../../envs/training.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        strengths=experiment_strengths,
+        n_images=4,
+        n_views=2,
+        seed=0,
+        code=library_code(
+            "augment.example_views", "figure_tables.save_augmentation_examples"
+        ),
+    script:
+        "../scripts/augmentation_examples.py"

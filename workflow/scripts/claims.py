@@ -1,0 +1,22 @@
+"""Compute the experiment's claims with their intervals and verdicts from its tables."""
+
+import pandas as pd
+
+from sslgeom.experiment_claims import write_claims
+from sslgeom.logs import redirect_output_to
+
+with redirect_output_to(snakemake.log[0]):
+    tables = {
+        name: pd.read_csv(snakemake.input[name])
+        for name in ("metrics", "geometry", "similarity")
+        if name in snakemake.input.keys()  # noqa: SIM118 (a Namedlist, not a dict)
+    }
+    write_claims(
+        tables,
+        embeddings_paths=list(snakemake.input.embeddings),
+        run_factors=snakemake.params.run_factors,
+        design=snakemake.params.design,
+        options=snakemake.params.options,
+        csv_path=snakemake.output.csv,
+        markdown_path=snakemake.output.markdown,
+    )

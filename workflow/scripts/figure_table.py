@@ -1,0 +1,12 @@
+"""Compute one figure table from the experiment table it derives from (sslgeom.figure_tables)."""
+
+import pandas as pd
+
+from sslgeom import figure_tables
+from sslgeom.logs import redirect_output_to
+
+with redirect_output_to(snakemake.log[0]):
+    compute = getattr(figure_tables, snakemake.wildcards.table)
+    table = compute(pd.read_csv(snakemake.input[0]), snakemake.params.factors)
+    table.to_csv(snakemake.output[0], index=False)
+    print(f"{len(table)} rows")

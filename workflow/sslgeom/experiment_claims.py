@@ -1,0 +1,362 @@
+"""The claims of one experiment, computed from its tables: the Cosentino et al. claims on the
+strength axis, the tangent-geometry claims and the identifiability claims, each only where the
+experiment has its inputs, one row per claim and group of runs (dataset, method and any other
+grid factor but strength and seed).
+
+    python -m sslgeom.experiment_claims results/augstrength/claims.csv
+
+prints an experiment's claims as the Markdown table the pipeline writes beside it.
+"""
+
+import argparse
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sslgeom.claims import (
+    CLAIM_COLUMNS,
+    Claim,
+    assess,
+    pair_mean,
+    strength_mean,
+    strength_slope,
+)
+from sslgeom.claims_resampling import test_set_resamples
+
+COSENTINO_CLAIMS = {
+    "C1": Claim(
+        "C1",
+        "The projector's invariance to the reference views rises more with strength than the "
+        "encoder's: slope over s > 0 of projector − encoder invariance_ref",
+        +1,
+    ),
+    "C2a": Claim(
+        "C2a",
+        "The encoder transfers better than the projector: encoder − projector linear-probe "
+        "accuracy, mean over s > 0",
+        +1,
+    ),
+    "C2b": Claim(
+        "C2b",
+        "The encoder − projector probe gap widens with strength: its slope over s > 0",
+        +1,
+    ),
+    "C3": Claim(
+        "C3",
+        "The projector's effective rank falls with strength: slope over s > 0 of its RankMe",
+        -1,
+    ),
+}
+GEOMETRY_CLAIMS = {
+    "G1": Claim(
+        "G1",
+        "The subspace the projector keeps is closer to the data tangent than random directions "
+        "in the data span are: angle(data) − angle(random in span, same dimension), mean over "
+        "s > 0 (degrees)",
+        -1,
+    ),
+    "G2a": Claim(
+        "G2a",
+        "The projector keeps augmentation directions less than data directions: ρ(augmentation) "
+        "− ρ(data), both of dimension k, mean over s > 0",
+        -1,
+    ),
+    "G2b": Claim(
+        "G2b",
+        "The projector keeps style directions less than data directions: ρ − ρ(random in span, "
+        "same dimension) of style minus that of data, mean over s > 0",
+        -1,
+    ),
+}
+GROUP_COLUMNS_EXCLUDED = ("strength", "seed")
+DESCRIPTION_COLUMNS = ["factor", "layer", "metric"]
+
+
+def base_rows(table: pd.DataFrame, base: dict, free: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The rows whose varied factors (``base``: factor → base value) are at their base value,
+    except the ``free`` ones."""
+    keep = np.ones(len(table), dtype=bool)
+    for factor, value in base.items():
+        if factor not in free:
+            keep &= (table[factor] == value).to_numpy()
+    return table[keep]
+
+
+def run_values(metrics: pd.DataFrame, metric: str, layer: str) -> dict[tuple, float]:
+    rows = metrics[(metrics["metric"] == metric) & (metrics["layer"] == layer)]
+    return {(r.seed, r.strength): r.value for r in rows.itertuples()}
+
+
+def positive_strengths(values: dict[tuple, float], seeds: list) -> list[float]:
+    """The strengths s > 0 measured for every seed."""
+    found = {s for _, s in values}
+    return sorted(s for s in found if s > 0 and all((seed, s) in values for seed in seeds))
+
+
+def with_resamples(observed: dict, resamples: dict | None) -> dict[tuple, np.ndarray]:
+    """(seed, strength) → [observed, resample 1, …] (just [observed] without resamples)."""
+    if resamples is None:
+        return {key: np.array([value]) for key, value in observed.items()}
+    return {key: np.concatenate([[value], resamples[key]]) for key, value in observed.items()}
+
+
+def layer_difference(values: dict, minuend: str, subtrahend: str) -> dict:
+    return {key: values[minuend][key] - values[subtrahend][key] for key in values[minuend]}
+
+
+def cosentino_claims(
+    metrics: pd.DataFrame, resamples: dict | None
+) -> Iterator[tuple[Claim, callable, list]]:
+    """(claim, effect, seeds) of C1–C3 for one group's metrics (one row per run, layer, metric).
+
+    ``resamples``: (metric, layer) → (seed, strength) → test-set resamples of the metric, or None.
+    """
+    layers = ("encoder", "projector")
+    values = {
+        (metric, layer): with_resamples(
+            run_values(metrics, metric, layer),
+            None if resamples is None else resamples.get((metric, layer)),
+        )
+        for metric in ("invariance_ref", "probe_acc", "rankme")
+        for layer in layers
+    }
+    seeds = sorted(metrics["seed"].unique())
+    strengths = positive_strengths(values["rankme", "projector"], seeds)
+    invariance = {layer: values["invariance_ref", layer] for layer in layers}
+    probe = {layer: values["probe_acc", layer] for layer in layers}
+    gap = layer_difference(probe, "encoder", "projector")
+    if strengths:
+        yield COSENTINO_CLAIMS["C2a"], strength_mean(gap, strengths), seeds
+    if len(strengths) < 2:
+        return
+    rise = layer_difference(invariance, "projector", "encoder")
+    yield COSENTINO_CLAIMS["C1"], strength_slope(rise, strengths), seeds
+    yield COSENTINO_CLAIMS["C2b"], strength_slope(gap, strengths), seeds
+    rank = values["rankme", "projector"]
+    yield COSENTINO_CLAIMS["C3"], strength_slope(rank, strengths), seeds
+
+
+def geometry_claims(geometry: pd.DataFrame) -> Iterator[tuple[Claim, callable, list]]:
+    """(claim, effect, seeds) of G1, G2 for one group's geometry rows (seed-level only)."""
+
+    def values(family: str, metric: str) -> dict:
+        rows = geometry[(geometry["family"] == family) & (geometry["metric"] == metric)]
+        return {(r.seed, r.strength): np.array([r.value]) for r in rows.itertuples()}
+
+    seeds = sorted(geometry["seed"].unique())
+    data_angle = values("data", "angle_minus_random_span")
+    strengths = positive_strengths(data_angle, seeds)
+    if not strengths:
+        return
+    yield GEOMETRY_CLAIMS["G1"], strength_mean(data_angle, strengths), seeds
+    augmentation = {"a": values("augmentation", "sensitivity"), "d": values("data", "sensitivity")}
+    yield (
+        GEOMETRY_CLAIMS["G2a"],
+        strength_mean(layer_difference(augmentation, "a", "d"), strengths),
+        seeds,
+    )
+    style = values("style", "sensitivity_minus_random_span")
+    if style:
+        excess = {"s": style, "d": values("data", "sensitivity_minus_random_span")}
+        yield (
+            GEOMETRY_CLAIMS["G2b"],
+            strength_mean(layer_difference(excess, "s", "d"), strengths),
+            seeds,
+        )
+
+
+def similarity_values(pairs: pd.DataFrame, metric: str, layer: str) -> dict[tuple, float]:
+    """(seed of run a, seed of run b) → value, for pairs whose run-a columns lost their suffix."""
+    rows = pairs[(pairs["metric"] == metric) & (pairs["layer"] == layer)]
+    return {(r.seed, r.seed_b): r.value for r in rows.itertuples()}
+
+
+def difference_of_means(first: dict, second: dict):
+    """The effect: mean over the kept seed pairs of ``first`` minus that of ``second``."""
+    return lambda seeds: pair_mean(first)(seeds) - pair_mean(second)(seeds)
+
+
+def identifiability_claims(
+    similarity: pd.DataFrame, base: dict, metrics: list[str]
+) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of I1 and I2 for one group's similarity rows.
+
+    I1: over the base setting's seed pairs, encoder − projector similarity (predicted > 0).
+    I2: for each variant of each varied factor, the mean similarity of its seed pairs minus
+    that of the base setting's seed pairs (predicted < 0: the variant's runs agree less).
+    """
+    seed_only = similarity[similarity["differs_in"] == "seed"]
+    side_a = seed_only.rename(columns=lambda c: c[:-2] if c.endswith("_a") else c)
+    at_base = base_rows(side_a, base)
+    seeds = sorted(set(seed_only["seed_a"]) | set(seed_only["seed_b"]))
+    layers = sorted(set(similarity["layer"]))
+    for metric in metrics:
+        if {"encoder", "projector"} <= set(layers):
+            encoder = similarity_values(at_base, metric, "encoder")
+            projector = similarity_values(at_base, metric, "projector")
+            statement = (
+                f"Across seeds the encoder is more similar than the projector output ({metric}, "
+                "base-setting seed pairs): encoder − projector"
+            )
+            yield (
+                Claim("I1", statement, +1),
+                difference_of_means(encoder, projector),
+                seeds,
+                {"metric": metric},
+            )
+        for factor, base_value in base.items():
+            for value in sorted(set(side_a[factor]) - {base_value}, key=str):
+                variant = base_rows(side_a[side_a[factor] == value], base, free=(factor,))
+                for layer in layers:
+                    statement = (
+                        f"Seed pairs trained with {factor} = {value} agree less than base-setting "
+                        f"seed pairs (base {factor} = {base_value}; {metric}, {layer}): "
+                        "variant − base"
+                    )
+                    yield (
+                        Claim("I2", statement, -1),
+                        difference_of_means(
+                            similarity_values(variant, metric, layer),
+                            similarity_values(at_base, metric, layer),
+                        ),
+                        seeds,
+                        {"factor": factor, "metric": metric, "layer": layer},
+                    )
+
+
+def claim_rows(
+    tables: dict[str, pd.DataFrame],
+    design: dict,
+    options: dict,
+    resamples: dict | None = None,
+) -> pd.DataFrame:
+    """Every claim the experiment's tables allow, one row per claim and group.
+
+    ``tables``: ``metrics`` and, where the experiment has them, ``geometry`` and ``similarity``.
+    ``design``: ``factors`` (the factor columns), ``base`` (each varied factor → its base
+    value, as written in the tables). ``options``: ``confidence`` and ``similarity_metrics``.
+    ``resamples``: (metric, layer) → run (tuple of its factor values) → test-set resamples.
+    """
+    factors, base = design["factors"], design["base"]
+    groups = [f for f in factors if f not in (*GROUP_COLUMNS_EXCLUDED, *base)]
+    rows = []
+
+    def add(group: dict, claim, effect, seeds, description=None):
+        row = assess(claim, effect, seeds, options["confidence"])
+        rows.append(group | dict.fromkeys(DESCRIPTION_COLUMNS, "") | (description or {}) | row)
+
+    metrics = base_rows(tables["metrics"], base, free=("strength",))
+    for key, group_metrics in metrics.groupby(groups, sort=True):
+        group = dict(zip(groups, key, strict=True))
+        group_resamples = resamples_of_group(resamples, group, factors)
+        for claim, effect, seeds in cosentino_claims(group_metrics, group_resamples):
+            add(group, claim, effect, seeds)
+    if "geometry" in tables:
+        geometry = base_rows(tables["geometry"], base, free=("strength",))
+        for key, group_geometry in geometry.groupby(groups, sort=True):
+            for claim, effect, seeds in geometry_claims(group_geometry):
+                add(dict(zip(groups, key, strict=True)), claim, effect, seeds)
+    if "similarity" in tables:
+        similarity = tables["similarity"]
+        for key, pairs in similarity.groupby([f"{g}_a" for g in groups], sort=True):
+            group = dict(zip(groups, key, strict=True))
+            for claim, effect, seeds, description in identifiability_claims(
+                pairs, base, options["similarity_metrics"]
+            ):
+                add(group, claim, effect, seeds, description)
+    return pd.DataFrame(rows, columns=[*groups, *DESCRIPTION_COLUMNS, *CLAIM_COLUMNS])
+
+
+def resamples_of_group(resamples: dict | None, group: dict, factors: list[str]) -> dict | None:
+    """The group's runs' resamples keyed (seed, strength) instead of by all factor values."""
+    if resamples is None:
+        return None
+    position = {factor: index for index, factor in enumerate(factors)}
+    selected = {}
+    for name, by_run in resamples.items():
+        selected[name] = {
+            (run[position["seed"]], run[position["strength"]]): values
+            for run, values in by_run.items()
+            if all(run[position[f]] == v for f, v in group.items())
+        }
+    return selected
+
+
+def write_claims(
+    tables: dict[str, pd.DataFrame],
+    embeddings_paths: list[str],
+    run_factors: list[dict],
+    design: dict,
+    options: dict,
+    csv_path: str,
+    markdown_path: str,
+    log=print,
+) -> pd.DataFrame:
+    """Compute the claims (with the test-set resamples of every run) and write both files."""
+    started = time.perf_counter()
+    resamples = test_set_resamples(
+        tables["metrics"],
+        run_factors,
+        embeddings_paths,
+        design["factors"],
+        options["n_resamples"],
+        options["seed"],
+    )
+    log(
+        f"{options['n_resamples']} test-set resamples of {len(run_factors)} runs in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    claims = claim_rows(tables, design, options, resamples)
+    claims.to_csv(csv_path, index=False)
+    Path(markdown_path).write_text(claims_markdown(claims))
+    for row in claims.itertuples(index=False):
+        log(
+            f"{row.claim:>4s} {row.verdict:<13s} {row.estimate:+.4g} [{row.ci_low:.4g}, "
+            f"{row.ci_high:.4g}]  {row.statement}"
+        )
+    log(f"{len(claims)} claims in {time.perf_counter() - started:.1f} s")
+    return claims
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def format_number(value: float) -> str:
+    return "—" if not np.isfinite(value) else f"{value:.3g}"
+
+
+def claims_markdown(claims: pd.DataFrame) -> str:
+    """The claims as a readable Markdown table, with the decision rule above it."""
+    groups = [c for c in claims.columns if c not in (*DESCRIPTION_COLUMNS, *CLAIM_COLUMNS)]
+    confidence = ", ".join(f"{c:.0%}" for c in sorted(set(claims["confidence"])))
+    lines = [
+        f"Verdicts at {confidence} confidence: *supported* when the whole interval lies on "
+        "the predicted side of 0, *contradicted* when it lies on the other side, *inconclusive* "
+        "otherwise. Interval: estimate ± t(n_seeds − 1) · √(se_seed² + se_test²).",
+        "",
+        "| claim | "
+        + " | ".join(groups)
+        + " | statement | estimate [interval] | seeds | verdict |",
+        "| --- | " + " | ".join("---" for _ in groups) + " | --- | --- | --- | --- |",
+    ]
+    for row in claims.itertuples(index=False):
+        values = row._asdict()
+        interval = f"{format_number(row.estimate)} [{format_number(row.ci_low)}, "
+        interval += f"{format_number(row.ci_high)}]"
+        cells = [row.claim, *(str(values[g]) for g in groups), row.statement, interval]
+        lines.append("| " + " | ".join([*cells, str(row.n_seeds), f"**{row.verdict}**"]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Print an experiment's claims.csv as Markdown.")
+    parser.add_argument("claims_csv")
+    args = parser.parse_args()
+    print(claims_markdown(pd.read_csv(args.claims_csv)), end="")
+
+
+if __name__ == "__main__":
+    main()

@@ -50,7 +50,7 @@ def test_similarity_vs_factor_draws_a_bar_per_layer_and_pair_kind():
     drawn = [expected[kind, layer] for kind in plots.PAIR_BARS for layer in STAR_LAYERS]
     np.testing.assert_allclose(heights, drawn)
     ticks = [tick.get_text() for tick in ax.get_xticklabels()]
-    assert ticks == ["seed only, untrained", "seed only", "strength only", "strength + seed"]
+    assert ticks == ["seed only,\nuntrained", "seed\nonly", "strength\nonly", "strength\n+ seed"]
 
 
 def test_latent_recovery_draws_content_and_style_per_method():

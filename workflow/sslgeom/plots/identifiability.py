@@ -38,10 +38,10 @@ NULL_STYLE = {"color": "0.55", "marker": "_", "ms": 9, "mew": 1.6, "ls": "none"}
 METRICS_WITH_NULL_FLOOR = ("linear_cka", "debiased_cka", "mutual_knn")
 METHOD_CMAP = "tab10"
 PAIR_BARS = {
-    "seed only, untrained": ("seed only, untrained", "xx"),
-    "seed only": ("seed only", ""),
-    "factor only": ("{factor} only", "//"),
-    "factor + seed": ("{factor} + seed", ".."),
+    "seed only, untrained": ("seed only,\nuntrained", "xx"),
+    "seed only": ("seed\nonly", ""),
+    "factor only": ("{factor}\nonly", "//"),
+    "factor + seed": ("{factor}\n+ seed", ".."),
 }
 """Tick label and hatch of each kind of run pair (the ``pair_kind`` column), in drawing order."""
 

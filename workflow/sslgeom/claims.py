@@ -19,7 +19,6 @@ the whole interval lies on the predicted side of 0, ``contradicted`` when it lie
 side, ``inconclusive`` otherwise (and always with fewer than two seeds).
 """
 
-import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -139,7 +138,3 @@ def pair_mean(values: dict[tuple, float]) -> Callable[[frozenset], float]:
         return float(np.mean(kept)) if kept else float("nan")
 
     return effect
-
-
-def seed_pairs(seeds: Iterable) -> list[tuple]:
-    return list(itertools.combinations(sorted(seeds), 2))

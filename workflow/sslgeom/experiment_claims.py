@@ -85,9 +85,10 @@ def base_rows(table: pd.DataFrame, base: dict, free: tuple[str, ...] = ()) -> pd
     return table[keep]
 
 
-def run_values(metrics: pd.DataFrame, metric: str, layer: str) -> dict[tuple, float]:
-    rows = metrics[(metrics["metric"] == metric) & (metrics["layer"] == layer)]
-    return {(r.seed, r.strength): r.value for r in rows.itertuples()}
+def run_values(table: pd.DataFrame, **match) -> dict[tuple, float]:
+    """(seed, strength) → value of the rows whose columns equal ``match`` (e.g. metric, layer)."""
+    keep = np.logical_and.reduce([table[column] == value for column, value in match.items()])
+    return {(r.seed, r.strength): r.value for r in table[keep].itertuples()}
 
 
 def positive_strengths(values: dict[tuple, float], seeds: list) -> list[float]:
@@ -103,8 +104,9 @@ def with_resamples(observed: dict, resamples: dict | None) -> dict[tuple, np.nda
     return {key: np.concatenate([[value], resamples[key]]) for key, value in observed.items()}
 
 
-def layer_difference(values: dict, minuend: str, subtrahend: str) -> dict:
-    return {key: values[minuend][key] - values[subtrahend][key] for key in values[minuend]}
+def difference(first: dict, second: dict) -> dict:
+    """first − second, key by key (the keys of ``first``)."""
+    return {key: first[key] - second[key] for key in first}
 
 
 def cosentino_claims(
@@ -117,7 +119,7 @@ def cosentino_claims(
     layers = ("encoder", "projector")
     values = {
         (metric, layer): with_resamples(
-            run_values(metrics, metric, layer),
+            run_values(metrics, metric=metric, layer=layer),
             None if resamples is None else resamples.get((metric, layer)),
         )
         for metric in ("invariance_ref", "probe_acc", "rankme")
@@ -125,14 +127,12 @@ def cosentino_claims(
     }
     seeds = sorted(metrics["seed"].unique())
     strengths = positive_strengths(values["rankme", "projector"], seeds)
-    invariance = {layer: values["invariance_ref", layer] for layer in layers}
-    probe = {layer: values["probe_acc", layer] for layer in layers}
-    gap = layer_difference(probe, "encoder", "projector")
+    gap = difference(values["probe_acc", "encoder"], values["probe_acc", "projector"])
     if strengths:
         yield COSENTINO_CLAIMS["C2a"], strength_mean(gap, strengths), seeds
     if len(strengths) < 2:
         return
-    rise = layer_difference(invariance, "projector", "encoder")
+    rise = difference(values["invariance_ref", "projector"], values["invariance_ref", "encoder"])
     yield COSENTINO_CLAIMS["C1"], strength_slope(rise, strengths), seeds
     yield COSENTINO_CLAIMS["C2b"], strength_slope(gap, strengths), seeds
     rank = values["rankme", "projector"]
@@ -143,8 +143,7 @@ def geometry_claims(geometry: pd.DataFrame) -> Iterator[tuple[Claim, callable, l
     """(claim, effect, seeds) of G1, G2 for one group's geometry rows (seed-level only)."""
 
     def values(family: str, metric: str) -> dict:
-        rows = geometry[(geometry["family"] == family) & (geometry["metric"] == metric)]
-        return {(r.seed, r.strength): np.array([r.value]) for r in rows.itertuples()}
+        return with_resamples(run_values(geometry, family=family, metric=metric), None)
 
     seeds = sorted(geometry["seed"].unique())
     data_angle = values("data", "angle_minus_random_span")
@@ -152,20 +151,12 @@ def geometry_claims(geometry: pd.DataFrame) -> Iterator[tuple[Claim, callable, l
     if not strengths:
         return
     yield GEOMETRY_CLAIMS["G1"], strength_mean(data_angle, strengths), seeds
-    augmentation = {"a": values("augmentation", "sensitivity"), "d": values("data", "sensitivity")}
-    yield (
-        GEOMETRY_CLAIMS["G2a"],
-        strength_mean(layer_difference(augmentation, "a", "d"), strengths),
-        seeds,
-    )
+    augmentation = difference(values("augmentation", "sensitivity"), values("data", "sensitivity"))
+    yield GEOMETRY_CLAIMS["G2a"], strength_mean(augmentation, strengths), seeds
     style = values("style", "sensitivity_minus_random_span")
     if style:
-        excess = {"s": style, "d": values("data", "sensitivity_minus_random_span")}
-        yield (
-            GEOMETRY_CLAIMS["G2b"],
-            strength_mean(layer_difference(excess, "s", "d"), strengths),
-            seeds,
-        )
+        excess = difference(style, values("data", "sensitivity_minus_random_span"))
+        yield GEOMETRY_CLAIMS["G2b"], strength_mean(excess, strengths), seeds
 
 
 def similarity_values(pairs: pd.DataFrame, metric: str, layer: str) -> dict[tuple, float]:

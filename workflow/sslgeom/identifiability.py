@@ -99,9 +99,12 @@ class Comparisons:
         null's ``null_mean``, ``null_q95`` and ``p_value`` (:func:`null_summary`). Pairs that
         share a representation share its null computations, whatever their table."""
         nulls = self._nulls(shuffles)
+        values_of = {}  # a seed pair's final models are in both tables
         rows = defaultdict(list)
         for table, key_a, key_b, meta in self.pairs:
-            values = pair_similarities(self._stats(key_a), self._stats(key_b))
+            if (key_a, key_b) not in values_of:
+                values_of[key_a, key_b] = pair_similarities(self._stats(key_a), self._stats(key_b))
+            values = values_of[key_a, key_b]
             rows[table] += [
                 meta
                 | {"metric": metric, "value": value}

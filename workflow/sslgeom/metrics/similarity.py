@@ -272,12 +272,11 @@ def permutation_null(
     target a (shuffling the map's target rows or its source rows gives the same distribution).
 
     Everything about the sources is computed once, then the orders are taken in chunks. Cost
-    per source and order: O(N²) for CKA (‖XᵀPY‖²_F = ⟨K, PLPᵀ⟩ for the Gram matrices K = XXᵀ and
-    L = YYᵀ: the strict upper triangles of the target's reordered Gram matrix against the
-    sources' in one float32 matrix product, the diagonal from the row norms), O(N k) for mutual
-    k-NN (the target's relabelled neighbour lists looked up in each source's neighbour
-    adjacency) and O(N d_target) for R², of which only the cross term Σ_i y_π(i)·ŷ_i of the
-    residual depends on the order.
+    per source and order: for CKA O(N²) from the Gram matrices or O(N d_source d_target) from
+    the features, whichever is cheaper (:class:`_CkaNull`); O(N k) for mutual k-NN (each
+    source's neighbour pairs looked up in the target's neighbour adjacency,
+    :class:`_MutualKnnNull`); O(N d_target) for R², of which only the cross term
+    Σ_i y_π(i)·ŷ_i of the residual depends on the order.
     """
     unknown = set(metrics) - set(NULL_METRICS)
     if unknown:
@@ -318,7 +317,7 @@ class _CkaNull:
     """
 
     def __init__(self, sources: list[RepresentationStats], target: RepresentationStats):
-        self.sources, self.target = sources, target
+        self.target = target
         self.r = np.stack([s.test_row_norms_sq for s in sources])
         self.gram_norms = np.array([s.gram_norm for s in sources])[:, None]
         self.self_hsic = np.array([s.unbiased_self_hsic for s in sources])[:, None]
@@ -335,11 +334,13 @@ class _CkaNull:
             self.splits = np.cumsum(source_dims)[:-1]
             self.target_features = features
 
-    def cross_norms_sq(self, orders: np.ndarray, packed_indices: np.ndarray) -> np.ndarray:
-        """‖X_iᵀ P_j Y‖²_F for every source i and order j (n_sources × n_orders)."""
+    def cross_norms_sq(
+        self, orders: np.ndarray, packed_indices: np.ndarray, diagonal: np.ndarray
+    ) -> np.ndarray:
+        """‖X_iᵀ P_j Y‖²_F for every source i and order j (n_sources × n_orders); ``diagonal``
+        is Σ_i r_i s_π(i), the diagonal part of ⟨K, PLPᵀ⟩."""
         if self.by_gram:
             reordered = np.take(self.target_gram, packed_indices)
-            diagonal = self.r @ self.target.test_row_norms_sq[orders].T
             return 2 * (self.source_grams @ reordered.T).astype(np.float64) + diagonal
         n, d = self.target_features.shape
         reordered = self.target_features[orders].transpose(1, 0, 2).reshape(n, -1)
@@ -349,11 +350,12 @@ class _CkaNull:
 
     def draws(self, orders: np.ndarray, packed_indices: np.ndarray) -> dict[str, np.ndarray]:
         n = len(self.target.test_centred)
-        cross_norm_sq = self.cross_norms_sq(orders, packed_indices)
         s = self.target.test_row_norms_sq[orders]
+        diagonal = self.r @ s.T
+        cross_norm_sq = self.cross_norms_sq(orders, packed_indices, diagonal)
         hsic = (
             cross_norm_sq
-            - n / (n - 2) * (self.r @ s.T)
+            - n / (n - 2) * diagonal
             + np.outer(self.r.sum(axis=1), s.sum(axis=1)) / ((n - 1) * (n - 2))
         )
         return {

@@ -229,3 +229,87 @@ def test_bootstrap_standard_error_of_a_mean_matches_its_closed_form():
     assert np.std(means) == pytest.approx(np.std(x) / math.sqrt(400), rel=0.05)
     accuracy = accuracy_resamples(0.8, 1000, 4000, np.random.default_rng(9))
     assert np.std(accuracy) == pytest.approx(math.sqrt(0.8 * 0.2 / 1000), rel=0.05)
+
+
+# --- known-answer controls ----------------------------------------------------------------
+
+CHOICES = ("pos_x-pos_y", "object_hue-background_hue")
+CONTROL_DESIGN = {"factors": ["dataset", "method", "strength", "seed", "resampled_latents"]}
+CONTROL_DESIGN["base"] = {}
+
+
+def latent_view_tables(drop: float, rng) -> dict[str, pd.DataFrame]:
+    """Latent-view runs at strength 0: a resampled latent's projector R² is 0.8 − ``drop``, a
+    shared one 0.8 (+ noise); a resampled latent's tangent ρ − ρ(span) is −``drop``, a shared
+    one +``drop``; projector class accuracy 0.9."""
+    metrics, geometry = [], []
+    for choice, seed in itertools.product(CHOICES, SEEDS):
+        run = {"dataset": "shapes", "method": "simclr", "strength": 0.0, "seed": seed}
+        run["resampled_latents"] = choice
+        resampled = choice.split("-")
+        metrics.append(run | {"layer": "projector", "metric": "probe_acc", "value": 0.9})
+        for latent in ("pos_x", "pos_y", "scale", "rotation", "object_hue", "background_hue"):
+            sign = -1 if latent in resampled else 0
+            r2 = 0.8 + sign * drop + 0.01 * rng.standard_normal()
+            metrics.append(
+                run | {"layer": "projector", "metric": f"latent_r2_{latent}", "value": r2}
+            )
+            excess = (-drop if latent in resampled else drop) + 0.01 * rng.standard_normal()
+            geometry.append(
+                run
+                | {"family": f"latent:{latent}", "metric": "sensitivity_minus_random_span"}
+                | {"value": excess}
+            )
+    return {"metrics": pd.DataFrame(metrics), "geometry": pd.DataFrame(geometry)}
+
+
+def test_latent_view_claims_on_planted_effects():
+    rng = np.random.default_rng(6)
+    for drop, expected in ((0.5, "supported"), (-0.5, "contradicted")):
+        tables = latent_view_tables(drop, rng)
+        claims = claim_rows(tables, CONTROL_DESIGN, OPTIONS)
+        k1 = claims[claims["claim"] == "K1"]
+        # one K1 per resampled latent of each choice, each the resampled − shared R² gap
+        assert len(k1) == 4
+        assert set(k1["verdict"]) == {expected}
+        assert k1["estimate"].to_numpy() == pytest.approx(-drop, abs=0.03)
+        tangent = claims[claims["claim"].isin(["K2", "K3"])]
+        assert len(tangent) == 2 * 6 and sorted(tangent["claim"].value_counts()) == [4, 8]
+        assert set(tangent["verdict"]) == {expected}
+        k4 = claims[claims["claim"] == "K4"]
+        assert k4["estimate"].to_numpy() == pytest.approx([0.9 - 1 / 5] * 2)
+
+
+def test_k1_estimate_is_the_mean_over_seeds_of_the_resampled_minus_shared_gap():
+    tables = latent_view_tables(0.3, np.random.default_rng(7))
+    metrics = (
+        tables["metrics"]
+        .query("metric == 'latent_r2_pos_x'")
+        .set_index(["resampled_latents", "seed"])["value"]
+    )
+    gaps = [metrics[CHOICES[0], seed] - metrics[CHOICES[1], seed] for seed in SEEDS]
+    claims = claim_rows(tables, CONTROL_DESIGN, OPTIONS)
+    k1 = claims[(claims["claim"] == "K1") & claims["statement"].str.contains("recovers pos_x")]
+    assert k1["estimate"].iloc[0] == pytest.approx(np.mean(gaps))
+    half_width = stats.t.ppf(0.975, len(SEEDS) - 1) * np.std(gaps, ddof=1) / np.sqrt(len(SEEDS))
+    assert k1["ci_high"].iloc[0] - k1["estimate"].iloc[0] == pytest.approx(half_width)
+
+
+def test_vectors_claim_compares_matched_with_mismatched_latents_seed_by_seed():
+    rng = np.random.default_rng(8)
+    rows = []
+    for dataset, seed in itertools.product(("vectors", "vectors_box"), SEEDS):
+        base = 0.95 if dataset == "vectors" else 0.7
+        for index in range(1, 4):
+            run = {"dataset": dataset, "method": "simclr", "strength": 0.0, "seed": seed}
+            value = base + 0.02 * rng.standard_normal()
+            rows.append(run | {"layer": "encoder", "metric": f"latent_r2_z{index}", "value": value})
+    metrics = pd.DataFrame(rows)
+    design = {"factors": ["dataset", "method", "strength", "seed"], "base": {}}
+    design["dataset_spaces"] = {"vectors": "sphere", "vectors_box": "box"}
+    claims = claim_rows({"metrics": metrics}, design, OPTIONS)
+    z1 = claims[claims["claim"] == "Z1"].iloc[0]
+    means = metrics.groupby(["dataset", "seed"])["value"].mean()
+    gaps = [means["vectors", seed] - means["vectors_box", seed] for seed in SEEDS]
+    assert z1["estimate"] == pytest.approx(np.mean(gaps))
+    assert z1["verdict"] == "supported"

@@ -62,9 +62,65 @@ def training_for_steps(train_steps: int, snapshot_epochs: list[int]):
     return mutate
 
 
+def training_on_vectors(**settings):
+    """A mutation that trains tiny's runs on a small vectors dataset, valid as it stands, with
+    ``settings`` then written over the experiment's settings."""
+
+    def mutate(config: dict) -> None:
+        config["datasets"]["vectors"] = {"n_train": 256, "n_test": 128, "latent_dim": 3}
+        experiment = config["experiments"]["tiny"]
+        experiment["grid"] = {"dataset": ["vectors"], "seed": [0]}
+        experiment["settings"] |= {"views": "latent", "strength": 0.0, "backbone": "mlp"}
+        experiment["settings"] |= settings
+        experiment["analyses"] = []
+
+    return mutate
+
+
+def setting_on_vectors(path: str, value, **settings):
+    """:func:`training_on_vectors`, then the dotted ``path`` set to ``value``."""
+
+    def mutate(config: dict) -> None:
+        training_on_vectors(**settings)(config)
+        setting(path, value)(config)
+
+    return mutate
+
+
+def sweeping_strength_on_vectors(strengths: list[float]):
+    def mutate(config: dict) -> None:
+        training_on_vectors()(config)
+        experiment = config["experiments"]["tiny"]
+        del experiment["settings"]["strength"]
+        experiment["grid"]["strength"] = strengths
+
+    return mutate
+
+
+def leaving_backbone_default_on_vectors(config: dict) -> None:
+    training_on_vectors()(config)
+    del config["experiments"]["tiny"]["settings"]["backbone"]  # the default, resnet
+
+
+def keeping_geometry_on_vectors(config: dict) -> None:
+    training_on_vectors()(config)
+    del config["experiments"]["tiny"]["analyses"]  # the default, [geometry]
+
+
+def latent_views_on(dataset: str, **settings):
+    """A mutation that gives tiny's runs latent views on ``dataset`` (and ``settings``)."""
+
+    def mutate(config: dict) -> None:
+        experiment = config["experiments"]["tiny"]
+        experiment["grid"]["dataset"] = [dataset]
+        experiment["settings"] |= {"views": "latent", **settings}
+
+    return mutate
+
+
 RUN_KEYS = (
-    "allowed keys: barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
-    "encoder_stem_stride, encoder_width, epochs, init_scale, lr,"
+    "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
+    "encoder_stem_stride, encoder_width, epochs, init_scale, latent_concentration, lr,"
 )
 BAD_CONFIGS = {
     "unknown top-level key": (
@@ -121,8 +177,8 @@ BAD_CONFIGS = {
     ),
     "unknown dataset": (
         setting(f"{TINY}.grid.dataset", ["cifar"]),
-        f"at {TINY}.grid.dataset[0]: 'cifar' is not allowed; "
-        "allowed values: shapes, mnist5k, cifar10, cifar100, stl10",
+        f"at {TINY}.grid.dataset[0]: 'cifar' is not declared under datasets; "
+        "allowed: shapes, mnist5k",
     ),
     "unknown method": (
         setting(f"{TINY}.settings.method", "byol"),
@@ -293,6 +349,73 @@ BAD_CONFIGS = {
         renaming_tiny_to("ti/ny"),
         "at experiments: invalid name 'ti/ny'; allowed: names matching ^[A-Za-z0-9_-]+$",
     ),
+    "vectors of one latent dimension": (
+        setting_on_vectors("datasets.vectors.latent_dim", 1),
+        "at datasets.vectors.latent_dim: 1 is out of range; allowed: value ≥ 2",
+    ),
+    "vectors in a cube": (
+        setting_on_vectors("datasets.vectors.space", "cube"),
+        "at datasets.vectors.space: 'cube' is not allowed; allowed values: sphere, box",
+    ),
+    "latent views of concentration 0": (
+        training_on_vectors(latent_concentration=0),
+        f"at {TINY}.settings.latent_concentration: 0 is out of range; allowed: value > 0",
+    ),
+    "image augmentation of vectors": (
+        training_on_vectors(strength=0.5),
+        f"at {TINY}.settings.strength: 0.5: vectors have no image augmentation; allowed: 0",
+    ),
+    "image augmentation of vectors swept in the grid": (
+        sweeping_strength_on_vectors([0.0, 0.25]),
+        f"at {TINY}.grid.strength[1]: 0.25: vectors have no image augmentation; allowed: 0",
+    ),
+    "resnet on vectors": (
+        training_on_vectors(backbone="resnet"),
+        f"at {TINY}.settings.backbone: 'resnet': a ResNet needs images; allowed: mlp",
+    ),
+    "resnet on vectors by default": (
+        leaving_backbone_default_on_vectors,
+        f"at {TINY}.settings.backbone: 'resnet': a ResNet needs images; allowed: mlp",
+    ),
+    "augmentation views of vectors": (
+        training_on_vectors(views="augmentation"),
+        f"at {TINY}.settings.views: 'augmentation': vectors have no image augmentation; "
+        "allowed: latent",
+    ),
+    "geometry of vectors": (
+        keeping_geometry_on_vectors,
+        f"at {TINY}.analyses: geometry measures image augmentations and rendered latents, "
+        "which vectors do not have; allowed: analyses without geometry (e.g. analyses: [])",
+    ),
+    "latent views on mnist5k": (
+        latent_views_on("mnist5k"),
+        f"at {TINY}.settings.views: 'latent' views rerun a generative process, which mnist5k "
+        "does not have; allowed: augmentation (latent on shapes and vectors)",
+    ),
+    "latent views on shapes resampling nothing": (
+        latent_views_on("shapes"),
+        f"at {TINY}.settings.resampled_latents: latent views on shapes need at least one "
+        "resampled latent",
+    ),
+    "resampled latents with augmentation views": (
+        setting(f"{TINY}.settings.resampled_latents", ["pos_x"]),
+        f"at {TINY}.settings.resampled_latents: ['pos_x'] has no effect: only latent views on "
+        "shapes resample latents; allowed: [] here",
+    ),
+    "resampling the content latent": (
+        latent_views_on("shapes", resampled_latents=["pos_y", "shape"]),
+        f"at {TINY}.settings.resampled_latents[1]: 'shape' is not allowed; allowed values: "
+        "pos_x, pos_y, scale, rotation, object_hue, background_hue",
+    ),
+    "typo in a vectors dataset name": (
+        setting("datasets.vectorz", {}),
+        "at datasets: unknown key 'vectorz'; allowed keys: cifar10, cifar100, mnist5k, shapes, "
+        "stl10, vectors(_[A-Za-z0-9]+)?",
+    ),
+    "vectors dataset with an empty suffix": (
+        setting("datasets.vectors_", {}),
+        "at datasets: unknown key 'vectors_'; allowed keys:",
+    ),
 }
 
 
@@ -321,7 +444,11 @@ def test_a_bad_config_is_left_unchanged(tiny):
     assert tiny == before
 
 
-@pytest.mark.parametrize("path", [TINY_CONFIG, REPO / "config.yaml"], ids=["tiny", "repo"])
+@pytest.mark.parametrize(
+    "path",
+    [TINY_CONFIG, REPO / "config.yaml", REPO / "configs" / "controls.yaml"],
+    ids=["tiny", "repo", "controls"],
+)
 def test_valid_config_gets_the_same_defaults_as_snakemake(path):
     config = load(path)
     expected = load(path)
@@ -345,6 +472,34 @@ def test_runs_are_the_experiment_runs_with_run_defaults(tiny):
     assert runs["tiny"] == {
         run: {**defaults, **settings} for run, settings in expected_runs.items()
     }
+
+
+def test_the_vectors_and_latent_views_mutations_start_from_valid_configs(tiny):
+    """The bad configs above each break one thing of these valid ones."""
+    vectors = copy.deepcopy(tiny)
+    training_on_vectors()(vectors)
+    (run,) = validate_config(vectors, SCHEMAS)["tiny"].values()
+    assert (run["dataset"], run["views"], run["backbone"], run["strength"]) == (
+        "vectors",
+        "latent",
+        "mlp",
+        0.0,
+    )
+    assert run["latent_concentration"] == 1.0 and run["mlp_dims"] == [512, 128]
+    assert run["resampled_latents"] == []
+    assert vectors["datasets"]["vectors"] == {
+        "n_train": 256,
+        "n_test": 128,
+        "seed": 0,
+        "latent_dim": 3,
+        "space": "sphere",
+        "mixing_layers": 3,
+        "mixing_seed": 0,
+    }
+    latent_views_on("shapes", resampled_latents=["pos_x", "object_hue"])(tiny)
+    runs = validate_config(tiny, SCHEMAS)["tiny"]
+    assert len(runs) == 2  # strengths 0 and 0.5, both on shapes
+    assert all(run["resampled_latents"] == ["pos_x", "object_hue"] for run in runs.values())
 
 
 def test_train_steps_without_epochs_and_an_untrained_snapshot_are_valid(tiny):
@@ -379,7 +534,24 @@ def test_nested_duplicate_keys_are_found_in_file_order(tmp_path):
     assert find_duplicate_keys(path) == ["a[0].b", "c.d.e"]
 
 
-@pytest.mark.parametrize("path", [TINY_CONFIG, REPO / "config.yaml"], ids=["tiny", "repo"])
+@pytest.mark.parametrize(
+    "path",
+    [TINY_CONFIG, REPO / "config.yaml", REPO / "configs" / "controls.yaml"],
+    ids=["tiny", "repo", "controls"],
+)
 def test_shipped_configs_have_no_duplicate_keys(path):
     assert find_duplicate_keys(path) == []
     check_config_files([path])
+
+
+def test_geometry_images_are_bounded_only_by_the_datasets_of_geometry_experiments(tiny):
+    """Vectors take no geometry, so their small test split does not bound geometry.n_images;
+    it still bounds the view images that every run embeds."""
+    training_on_vectors()(tiny)
+    tiny["datasets"]["vectors"]["n_test"] = 20
+    tiny["embedding"]["n_view_images"] = 16
+    tiny["geometry"]["n_images"] = 32
+    validate_config(copy.deepcopy(tiny), SCHEMAS)
+    tiny["embedding"]["n_view_images"] = 21
+    with pytest.raises(ConfigError, match=r"n_view_images: 21 is larger than the test split of "):
+        validate_config(tiny, SCHEMAS)

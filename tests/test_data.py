@@ -269,11 +269,19 @@ def test_missing_sidecar_raises_value_error(tmp_path, small_shapes):
 
 
 def test_build_dataset_dispatches_to_the_builders():
-    assert set(DATASET_BUILDERS) == {"shapes", "mnist5k", "cifar10", "cifar100", "stl10"}
+    assert set(DATASET_BUILDERS) == {"shapes", "mnist5k", "cifar10", "cifar100", "stl10", "vectors"}
     built = build_dataset("shapes", n_train=10, n_test=5, seed=4, size=16)
     assert built.train_images.shape == (10, 16, 16, 3)
 
 
+def test_vectors_with_a_suffix_are_built_as_vectors():
+    built = build_dataset("vectors_box", n_train=10, n_test=5, seed=0, latent_dim=3, space="box")
+    assert built.generator["kind"] == "vectors" and built.generator["space"] == "box"
+    assert built.train_images.shape == (10, 3) and built.train_images.dtype == np.float32
+
+
 def test_build_dataset_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"'cifar'.*cifar10, cifar100, mnist5k, shapes, stl10"):
+    with pytest.raises(
+        ValueError, match=r"'cifar'.*cifar10, cifar100, mnist5k, shapes, stl10, vectors"
+    ):
         build_dataset("cifar")

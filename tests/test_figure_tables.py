@@ -1,5 +1,6 @@
 """Tests for sslgeom.figure_tables against answers computed by hand or by a direct loop."""
 
+import itertools
 import statistics
 
 import numpy as np
@@ -238,3 +239,176 @@ def test_augmentation_examples_round_trip(tmp_path):
         assert list(loaded[dataset]) == sorted(views)
         for strength, batch in views.items():
             np.testing.assert_array_equal(loaded[dataset][strength], batch)
+
+
+# --------------------------------------------------------------------------- controls
+
+CONTROL_FACTORS = ["dataset", "method", "strength", "seed", "resampled_latents"]
+POSITION, HUE = "pos_x-pos_y", "object_hue-background_hue"
+CONTROL_RUN = {"dataset": "shapes", "method": "simclr", "strength": 0.0}
+# (resampled latents, layer, metric) → the values of seeds 0 and 1
+RECOVERY_VALUES = {
+    (POSITION, "encoder", "probe_acc"): (0.8, 0.9),
+    (POSITION, "encoder", "latent_r2_pos_x"): (0.6, 0.4),
+    (POSITION, "encoder", "latent_r2_object_hue"): (0.7, 0.7),
+    (POSITION, "projector", "probe_acc"): (0.9, 0.7),
+    (POSITION, "projector", "latent_r2_pos_x"): (0.1, 0.3),
+    (POSITION, "projector", "latent_r2_object_hue"): (0.5, 0.9),
+    (HUE, "encoder", "probe_acc"): (0.6, 0.6),
+    (HUE, "encoder", "latent_r2_pos_x"): (0.8, 0.6),
+    (HUE, "encoder", "latent_r2_object_hue"): (0.3, 0.5),
+    (HUE, "projector", "probe_acc"): (0.95, 0.85),
+    (HUE, "projector", "latent_r2_pos_x"): (0.9, 0.7),
+    (HUE, "projector", "latent_r2_object_hue"): (0.0, 0.2),
+}
+# metrics of every run and layer that are not the class accuracy or a linear R²
+OTHER_METRICS = {"latent_r2_kernel_pos_x": (0.99, 0.97), "knn_acc": (0.5, 0.4)}
+# (resampled latents, layer, quantity) → mean, std (ddof 0) over the two seeds, resampled
+EXPECTED_RECOVERY = {
+    (POSITION, "encoder", "class accuracy"): (0.85, 0.05, False),
+    (POSITION, "encoder", "pos_x"): (0.5, 0.1, True),
+    (POSITION, "encoder", "object_hue"): (0.7, 0.0, False),
+    (POSITION, "projector", "class accuracy"): (0.8, 0.1, False),
+    (POSITION, "projector", "pos_x"): (0.2, 0.1, True),
+    (POSITION, "projector", "object_hue"): (0.7, 0.2, False),
+    (HUE, "encoder", "class accuracy"): (0.6, 0.0, False),
+    (HUE, "encoder", "pos_x"): (0.7, 0.1, False),
+    (HUE, "encoder", "object_hue"): (0.4, 0.1, True),
+    (HUE, "projector", "class accuracy"): (0.9, 0.05, False),
+    (HUE, "projector", "pos_x"): (0.8, 0.1, False),
+    (HUE, "projector", "object_hue"): (0.1, 0.1, True),
+}
+
+
+def control_metrics() -> pd.DataFrame:
+    """A latent-views metrics table of two resampled-latent choices and two seeds."""
+    values = dict(RECOVERY_VALUES)
+    for choice, layer in itertools.product((POSITION, HUE), ("encoder", "projector")):
+        values |= {(choice, layer, metric): pair for metric, pair in OTHER_METRICS.items()}
+    rows = [
+        CONTROL_RUN
+        | {"seed": seed, "resampled_latents": choice, "layer": layer, "metric": metric}
+        | {"value": value}
+        for (choice, layer, metric), pair in values.items()
+        for seed, value in enumerate(pair)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_controls_latent_recovery_is_class_accuracy_and_linear_r2_over_seeds():
+    recovery = figure_tables.controls_latent_recovery(control_metrics(), CONTROL_FACTORS)
+    assert recovery.columns.tolist() == [
+        "dataset",
+        "method",
+        "strength",
+        "resampled_latents",
+        "layer",
+        "quantity",
+        "mean",
+        "std",
+        "n",
+        "resampled",
+    ]
+    # the kernel R² and the k-NN accuracy are left out
+    assert set(recovery["quantity"]) == {"class accuracy", "pos_x", "object_hue"}
+    keys = zip(recovery["resampled_latents"], recovery["layer"], recovery["quantity"], strict=True)
+    assert sorted(keys) == sorted(EXPECTED_RECOVERY)
+    for (choice, layer, quantity), (mean, std, resampled) in EXPECTED_RECOVERY.items():
+        key = {"resampled_latents": choice, "layer": layer, "quantity": quantity}
+        row = summary_row(recovery, **key)
+        assert row["mean"] == pytest.approx(mean)
+        assert row["std"] == pytest.approx(std)
+        assert row["n"] == 2
+        assert bool(row["resampled"]) is resampled, key
+
+
+# seed 0's value of each metric of the vectors runs (seed 1 adds 0.1)
+VECTORS_VALUES = {"latent_r2_z0": 0.5, "latent_r2_z1": 0.6, "mcc": 0.7, "latent_r2_kernel_z0": 0.9}
+
+
+def test_controls_latent_recovery_without_resampled_latents_marks_nothing_resampled():
+    """The vectors runs: no resampled_latents column, latents z0, z1, …"""
+    rows = [
+        {"dataset": dataset, "method": "simclr", "strength": 0.0, "seed": seed}
+        | {"layer": layer, "metric": metric, "value": value + seed / 10}
+        for dataset, seed, layer in itertools.product(
+            ("vectors", "vectors_box"), (0, 1), ("encoder", "projector")
+        )
+        for metric, value in VECTORS_VALUES.items()
+    ]
+    recovery = figure_tables.controls_latent_recovery(pd.DataFrame(rows), CONTROL_FACTORS)
+    assert "resampled_latents" not in recovery
+    assert len(recovery) == 2 * 2 * 2  # datasets × layers × (z0, z1)
+    assert set(recovery["quantity"]) == {"z0", "z1"}
+    assert recovery["resampled"].dtype == bool and not recovery["resampled"].any()
+    row = summary_row(recovery, dataset="vectors_box", layer="encoder", quantity="z1")
+    assert (row["mean"], row["std"], row["n"]) == (pytest.approx(0.65), pytest.approx(0.05), 2)
+
+
+def test_resampled_by_views_reads_each_rows_own_choice():
+    table = pd.DataFrame({"resampled_latents": [POSITION, POSITION, HUE, "scale", np.nan]})
+    quantities = pd.Series(["pos_y", "object_hue", "object_hue", "scale", "scale"])
+    flags = figure_tables.resampled_by_views(table, quantities)
+    assert flags.tolist() == [True, False, True, True, False]
+    # a latent name is matched whole: pos is not pos_x
+    pos = figure_tables.resampled_by_views(table.iloc[:1], pd.Series(["pos"]))
+    assert pos.tolist() == [False]
+
+
+# family and metric codes make each geometry row's value tell where it came from
+FAMILY_CODES = {"latent:pos_x": 1, "latent:scale": 2, "style": 3, "data": 4}
+METRIC_CODES = {"sensitivity": 10, "sensitivity_minus_random_span": 20}
+METRIC_CODES["sensitivity_minus_random"] = 30
+CHOICE_CODES = {POSITION: 100, HUE: 200}
+SEED_OFFSETS = (0.0, 0.5)  # mean 0.25, std 0.25
+
+
+def control_geometry() -> pd.DataFrame:
+    rows = [
+        CONTROL_RUN
+        | {"seed": seed, "resampled_latents": choice, "family": family, "metric": metric}
+        | {"value": CHOICE_CODES[choice] + FAMILY_CODES[family] + METRIC_CODES[metric] + offset}
+        for choice, (seed, offset), family, metric in itertools.product(
+            CHOICE_CODES, enumerate(SEED_OFFSETS), FAMILY_CODES, METRIC_CODES
+        )
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_controls_tangent_sensitivity_keeps_the_latent_families_differences():
+    table = figure_tables.controls_tangent_sensitivity(control_geometry(), CONTROL_FACTORS)
+    assert {"latent", "metric", "mean", "std", "n", "resampled"} <= set(table)
+    assert "family" not in table and "seed" not in table
+    assert set(table["latent"]) == {"pos_x", "scale"}
+    assert set(table["metric"]) == {"sensitivity_minus_random_span", "sensitivity_minus_random"}
+    assert len(table) == 2 * 2 * 2  # choices × latents × metrics
+    row = summary_row(
+        table, resampled_latents=POSITION, latent="pos_x", metric="sensitivity_minus_random_span"
+    )
+    assert (row["mean"], row["std"], row["n"]) == (pytest.approx(121.25), pytest.approx(0.25), 2)
+    assert bool(row["resampled"])
+    row = summary_row(
+        table, resampled_latents=HUE, latent="scale", metric="sensitivity_minus_random"
+    )
+    assert row["mean"] == pytest.approx(232.25) and not row["resampled"]
+    # pos_x is resampled by the position choice only; scale by neither
+    flags = {
+        (choice, latent): bool(flag)
+        for choice, latent, flag in zip(
+            table["resampled_latents"], table["latent"], table["resampled"], strict=True
+        )
+    }
+    assert flags == {
+        (POSITION, "pos_x"): True,
+        (POSITION, "scale"): False,
+        (HUE, "pos_x"): False,
+        (HUE, "scale"): False,
+    }
+
+
+def test_geometry_summary_leaves_out_the_single_latent_families():
+    summary = figure_tables.geometry_summary(control_geometry(), CONTROL_FACTORS)
+    assert set(summary["family"]) == {"style", "data"}
+    assert set(summary["metric"]) == set(METRIC_CODES)
+    row = summary_row(summary, resampled_latents=POSITION, family="style", metric="sensitivity")
+    assert (row["mean"], row["std"], row["n"]) == (pytest.approx(113.25), pytest.approx(0.25), 2)

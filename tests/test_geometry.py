@@ -212,3 +212,10 @@ def test_run_geometry_compares_each_family_with_baselines_of_its_dimension():
     assert value["style", "sensitivity"] == pytest.approx(8 / 3)
     assert value["style", "sensitivity_minus_random_span"] == pytest.approx(2 / 3, abs=0.05)
     assert value["style", "angle"] == pytest.approx(0.0, abs=1e-6)  # e0, e1 ⊂ the style span
+    # each style tangent alone, against dimension-1 baselines (ρ(random in span) = 2 still):
+    # the first two columns (e0, e1) are kept, ρ = (1/1) / (2/8) = 4; the third (e2) is not
+    for name, expected in (("pos_x", 4.0), ("pos_y", 4.0), ("scale", 0.0)):
+        assert value[f"latent:{name}", "dimension"] == 1
+        assert value[f"latent:{name}", "sensitivity"] == pytest.approx(expected)
+        minus_span = value[f"latent:{name}", "sensitivity_minus_random_span"]
+        assert minus_span == pytest.approx(expected - 2.0, abs=0.05)

@@ -199,7 +199,14 @@ OPTIONS = {
 
 def tiny_model_and_shapes():
     torch.manual_seed(0)
-    model = build_model(4, [1, 1], projector_depth=2, projector_hidden_dim=8, projector_out_dim=3)
+    model = build_model(
+        (16, 16, 3),
+        projector_depth=2,
+        projector_hidden_dim=8,
+        projector_out_dim=3,
+        encoder_width=4,
+        encoder_blocks=[1, 1],
+    )
     return model, make_shapes(8, 7, seed=0, size=16)
 
 
@@ -243,7 +250,10 @@ def test_geometry_run_measures_the_extracted_arrays_and_names_a_file_without_the
     rows = outputs[0].read_text().splitlines()
     families = {row.split(",")[0] for row in rows[1:]}
     baselines = {"random", "random_span", "data_span"}
-    assert families == {"jacobian", "augmentation", "data", "style", "content"} | baselines
+    single_latents = {f"latent:{name}" for name in STYLE_LATENTS}
+    assert families == {"jacobian", "augmentation", "data", "style", "content"} | baselines | (
+        single_latents
+    )
     assert len(outputs[1].read_text().splitlines()) == 1 + 3  # min(d_z, d_h) singular values
     save_npz_atomically({"test_encoder": test_encoder}, tmp_path / "plain.npz")
     with pytest.raises(ValueError, match="plain.npz holds no geometry arrays.*forcerun embed"):

@@ -19,6 +19,7 @@ from sslgeom.losses import nt_xent
 from sslgeom.models import build_model
 from sslgeom.runs import embed_run, model_from_settings, pretrain_run
 from sslgeom.train import build_optimizer, learning_rate, pretrain, save_atomically
+from sslgeom.views import AugmentedViews
 
 torch.set_num_threads(1)
 
@@ -67,8 +68,7 @@ def train(
     optimizer = build_optimizer("sgd", model.parameters(), lr=BASE_LR, weight_decay=1e-4)
     history, _ = pretrain(
         model=model,
-        images=images,
-        augment=StrengthAugmentation(1.0, (16, 16)),
+        sampler=AugmentedViews(images, StrengthAugmentation(1.0, (16, 16))),
         loss_fn=loss_fn,
         optimizer=optimizer,
         epochs=EPOCHS,
@@ -88,7 +88,14 @@ def train(
 def initial_model() -> torch.nn.Module:
     """The model ``train`` starts from: the same weights on every call."""
     torch.manual_seed(SEED)
-    return build_model(4, [1, 1], projector_depth=2, projector_hidden_dim=16, projector_out_dim=8)
+    return build_model(
+        (16, 16, 3),
+        projector_depth=2,
+        projector_hidden_dim=16,
+        projector_out_dim=8,
+        encoder_width=4,
+        encoder_blocks=[1, 1],
+    )
 
 
 def assert_same_weights(model, reference_model):
@@ -330,7 +337,7 @@ def test_train_steps_run_saves_its_epochs_and_scaled_untrained_snapshot(tmp_path
     assert len(log_path.read_text().splitlines()) == 1 + 2
 
     torch.manual_seed(SEED)
-    untrained = model_from_settings(settings, in_channels=3).state_dict()
+    untrained = model_from_settings(settings, (16, 16, 3)).state_dict()
     for name, value in untrained.items():
         scaled = value * 0.5 if value.dim() > 1 else value  # convolution and linear weights
         assert torch.equal(state["snapshots"][0][name], scaled), name
@@ -343,7 +350,7 @@ def test_train_steps_run_saves_its_epochs_and_scaled_untrained_snapshot(tmp_path
         "reference_strength": 0.5,
         "view_seed": 0,
     }
-    embed_run(str(model_path), str(dataset), str(embeddings_path), 0.5, options, 32, "cpu")
+    embed_run(str(model_path), str(dataset), str(embeddings_path), options, 32, "cpu")
     with np.load(embeddings_path) as embeddings:
         assert embeddings["final_epoch"].dtype == np.int64
         assert embeddings["final_epoch"].shape == ()

@@ -23,10 +23,8 @@ FIGURES = [
     "tangent_angles",
     "latent_r2_by_layer",
 ]
-LATENT_METRICS = [
-    f"latent_r2_{name}"
-    for name in ("shape", "pos_x", "pos_y", "scale", "rotation", "object_hue", "background_hue")
-]
+STYLE = ("pos_x", "pos_y", "scale", "rotation", "object_hue", "background_hue")
+LATENT_METRICS = [f"latent_r2_{name}" for name in ("shape", *STYLE)] + ["mcc"]
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +67,9 @@ def test_geometry_table_has_every_family_per_run(finished_run):
     families = geometry.groupby("dataset")["family"].unique()
     baselines = {"random", "random_span", "data_span"}
     assert set(families["mnist5k"]) == {"jacobian", "augmentation", "data"} | baselines
+    single_latents = {f"latent:{name}" for name in STYLE}
     assert set(families["shapes"]) == {"jacobian", "augmentation", "data", "style", "content"} | (
-        baselines
+        baselines | single_latents
     )
     random = geometry.query("family == 'random' and metric == 'sensitivity'")["value"]
     assert random.between(0.5, 1.5).all(), "random directions have sensitivity near 1"

@@ -4,7 +4,7 @@ from snakemake.exceptions import WorkflowError
 
 from sslgeom.code_fingerprint import code_fingerprint
 from sslgeom.config import ConfigError, check_config_files, validate_config
-from sslgeom.data import DOWNLOADED_DATASETS
+from sslgeom.data import DOWNLOADED_DATASETS, dataset_kind
 from sslgeom.experiments import factor_columns, factor_values
 from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS
 
@@ -117,9 +117,14 @@ def uses_shapes(exp):
     return any(settings["dataset"] == "shapes" for settings in RUNS[exp].values())
 
 
+def augments_images(exp):
+    """Whether every run of the experiment takes image augmentations as its views."""
+    return all(settings["views"] == "augmentation" for settings in RUNS[exp].values())
+
+
 def experiment_figures(exp):
     """The figures that the experiment's data can fill."""
-    figures = list(CORE_FIGURES)
+    figures = [f for f in CORE_FIGURES if f != "augmentations" or augments_images(exp)]
     for analysis in experiment_analyses(exp):
         figures += ANALYSIS_FIGURES[analysis]
     if uses_shapes(exp):
@@ -128,6 +133,10 @@ def experiment_figures(exp):
             figures.append("latent_recovery")
     if PROJECTOR_SIZE_FACTORS & set(experiment_factors_of(exp)):
         figures.append("projector_size")
+    if not augments_images(exp):
+        figures.append("controls_latent_recovery")
+        if "geometry" in experiment_analyses(exp):
+            figures.append("controls_tangent_sensitivity")
     return figures
 
 
@@ -169,13 +178,18 @@ def claim_inputs(wildcards):
 
 
 def claims_design(wildcards):
-    """The experiment's factor columns, and the base value of each varied factor as the
-    tables write it."""
+    """The experiment's factor columns, the base value of each varied factor as the tables
+    write it, and the latent space of each vectors dataset."""
     experiment = config["experiments"][wildcards.exp]
     varied = list(experiment.get("vary", {}))
     return {
         "factors": experiment_factors(wildcards),
         "base": factor_values(experiment["settings"], varied),
+        "dataset_spaces": {
+            name: parameters["space"]
+            for name, parameters in config["datasets"].items()
+            if dataset_kind(name) == "vectors"
+        },
     }
 
 

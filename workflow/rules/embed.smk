@@ -16,7 +16,6 @@ rule embed:
         runtime=20,
         gpu=config["compute"]["train_gpus"],
     params:
-        strength=lambda wildcards: run_settings(wildcards)["strength"],
         options=config["embedding"],
         snapshot_train_images=config["identifiability"]["fit_images"],
         geometry=geometry_extraction_options,

@@ -9,6 +9,8 @@ FIGURE_TABLES = {
     "similarity_by_pair_kind": "similarity",
     "latent_recovery": "metrics",
     "convergence_summary": "convergence",
+    "controls_latent_recovery": "metrics",
+    "controls_tangent_sensitivity": "geometry",
 }
 """Figure table → the experiment table it is computed from, by sslgeom.figure_tables.<table>."""
 

@@ -162,6 +162,20 @@ TABLE_FIGURES = {
         "subcategory": "Identifiability",
         "options": {},
     },
+    "controls_latent_recovery": {
+        "tables": ["figure_data/controls_latent_recovery"],
+        "module": "plots.controls",
+        "plot": "plot_controls_latent_recovery",
+        "subcategory": "Known-answer controls",
+        "options": {},
+    },
+    "controls_tangent_sensitivity": {
+        "tables": ["figure_data/controls_tangent_sensitivity"],
+        "module": "plots.controls",
+        "plot": "plot_controls_tangent_sensitivity",
+        "subcategory": "Known-answer controls",
+        "options": {},
+    },
 }
 """Figure → the tables it draws (under results/{exp}/; figure_data/ holds the figure tables),
 its drawing function sslgeom.<module>.<plot> (module plots.core unless named) and options."""

@@ -13,7 +13,6 @@ with redirect_output_to(snakemake.log[0]):
         model_path=snakemake.input.model,
         dataset_path=snakemake.input.dataset,
         output_path=snakemake.output[0],
-        strength=snakemake.params.strength,
         options=snakemake.params.options,
         snapshot_train_images=snakemake.params.snapshot_train_images,
         device_name=snakemake.params.device,

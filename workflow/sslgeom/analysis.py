@@ -40,13 +40,15 @@ def layer_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) 
 
 
 def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) -> dict:
-    """Latent recovery, for data whose latents are known: held-out linear R² of every latent;
-    where ``options`` give ``kernel_ridge_images``, also its kernel-ridge R² and the MCC of the
-    continuous generating latents (:func:`sslgeom.metrics.latents.mcc_targets`)."""
+    """Latent recovery, for data whose latents are known: held-out linear R² of every latent
+    and the MCC of the continuous generating latents (:func:`sslgeom.metrics.latents.mcc_targets`);
+    where ``options`` give ``kernel_ridge_images``, also each latent's kernel-ridge R²."""
     if "train_latents" not in embeddings:
         return {}
     train_z, test_z = embeddings[f"train_{layer}"], embeddings[f"test_{layer}"]
     names = embeddings["latent_names"].tolist()
+    periods = {name: period for name, period in LATENT_PERIODS.items() if name in names}
+    categorical = [name for name in CATEGORICAL_LATENTS if name in names]
     by_name = functools.partial(
         latent_r2_by_name,
         train_z,
@@ -54,16 +56,15 @@ def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict)
         test_z,
         embeddings["test_latents"],
         names,
-        LATENT_PERIODS,
-        CATEGORICAL_LATENTS,
+        periods,
+        categorical,
     )
     metrics = {f"latent_r2_{name}": value for name, value in by_name().items()}
-    if options.get("kernel_ridge_images") is None:
-        return metrics
-    kernel = functools.partial(kernel_ridge_r2, max_train=options["kernel_ridge_images"])
-    metrics |= {f"latent_r2_kernel_{name}": v for name, v in by_name(score=kernel).items()}
-    targets = mcc_targets(embeddings["test_latents"], names, LATENT_PERIODS, CATEGORICAL_LATENTS)
+    targets = mcc_targets(embeddings["test_latents"], names, periods, categorical)
     metrics["mcc"] = mean_correlation_coefficient(test_z, targets)
+    if options.get("kernel_ridge_images") is not None:
+        kernel = functools.partial(kernel_ridge_r2, max_train=options["kernel_ridge_images"])
+        metrics |= {f"latent_r2_kernel_{name}": v for name, v in by_name(score=kernel).items()}
     return metrics
 
 

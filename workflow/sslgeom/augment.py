@@ -13,6 +13,8 @@ the identity, so both views are the same image. The policy runs batched on the i
 (kornia).
 """
 
+from collections.abc import Callable
+
 import kornia.augmentation as K
 import numpy as np
 import torch
@@ -45,11 +47,13 @@ def to_float_images(images_uint8: Tensor) -> Tensor:
     return images_uint8.permute(0, 3, 1, 2).float().div_(255.0)
 
 
-def views(augment: StrengthAugmentation, images: Tensor, n_views: int, seed: int) -> Tensor:
-    """``n_views`` augmented views of each image (N×V×C×H×W), reproducible from ``seed``."""
+def views(draw: Callable[[Tensor], Tensor], inputs: Tensor, n_views: int, seed: int) -> Tensor:
+    """``n_views`` draws of ``draw(inputs)`` (N×V×…): augmentations of images, or a view
+    sampler's views of indexed examples; reproducible from ``seed``, the global random state
+    untouched."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return torch.stack([augment(images) for _ in range(n_views)], dim=1)
+        return torch.stack([draw(inputs) for _ in range(n_views)], dim=1)
 
 
 def example_views(images_uint8: np.ndarray, strength: float, n_views: int, seed: int) -> np.ndarray:

@@ -23,6 +23,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
+from sslgeom.data import dataset_kind
 from sslgeom.data.mnist import MNIST5K_IMAGES
 from sslgeom.experiments import experiment_runs, format_value, variants
 from sslgeom.training_length import training_length
@@ -65,7 +66,8 @@ def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]
 
 
 def training_set_size(dataset: str, parameters: dict) -> int:
-    """The number of training images of ``dataset`` built with ``parameters`` (defaults filled)."""
+    """The number of training examples of ``dataset`` built with ``parameters`` (defaults
+    filled)."""
     if dataset == "mnist5k":
         return MNIST5K_IMAGES - parameters["n_test"]
     return parameters["n_train"]
@@ -164,6 +166,7 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, datasets: dict)
         _check_run(settings, run_schema, origin)
         _check_epochs_or_train_steps(settings, epochs_written, origin)
         _check_dataset_declared(settings, datasets, origin)
+        _check_views_and_backbone(settings, experiment["analyses"], origin)
         _check_batch_fits(settings, datasets, origin)
         _check_snapshots_before_end(settings, datasets, origin)
     return runs
@@ -273,6 +276,51 @@ def _check_dataset_declared(settings: dict, datasets: dict, origin: RunOrigin) -
         )
 
 
+def _check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOrigin) -> None:
+    """Vectors take latent views, an MLP and no image augmentation; latent views need a
+    generative process (shapes, vectors) and, on shapes, at least one resampled latent."""
+    kind = dataset_kind(settings["dataset"])
+    views = settings["views"]
+    if kind == "vectors":
+        wrong = [
+            ("views", views != "latent", "vectors have no image augmentation; allowed: latent"),
+            (
+                "strength",
+                settings["strength"] != 0,
+                "vectors have no image augmentation; allowed: 0",
+            ),
+            ("backbone", settings["backbone"] != "mlp", "a ResNet needs images; allowed: mlp"),
+        ]
+        for key, is_wrong, problem in wrong:
+            if is_wrong:
+                raise _error_at(origin.path_of(key), f"{settings[key]!r}: {problem}")
+        if "geometry" in analyses:
+            raise _error_at(
+                (*origin.experiment, "analyses"),
+                "geometry measures image augmentations and rendered latents, which vectors do "
+                "not have; allowed: analyses without geometry (e.g. analyses: [])",
+            )
+    if views == "latent" and kind not in ("shapes", "vectors"):
+        raise _error_at(
+            origin.path_of("views"),
+            f"'latent' views rerun a generative process, which {settings['dataset']} does not "
+            "have; allowed: augmentation (latent on shapes and vectors)",
+        )
+    resampled = settings["resampled_latents"]
+    if views == "latent" and kind == "shapes" and not resampled:
+        raise _error_at(
+            origin.path_of("resampled_latents"),
+            "latent views on shapes need at least one resampled latent, else both views are "
+            "the same image; allowed: a non-empty list of style latents",
+        )
+    if resampled and (views != "latent" or kind != "shapes"):
+        raise _error_at(
+            origin.path_of("resampled_latents"),
+            f"{resampled} has no effect: only latent views on shapes resample latents; "
+            "allowed: [] here",
+        )
+
+
 def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None:
     """The run's training subset exists, and holds at least one batch."""
     dataset, batch_size = settings["dataset"], settings["batch_size"]
@@ -330,11 +378,18 @@ def _check_alpha_req_indices(analysis: dict) -> None:
 
 
 def _check_test_images(config: dict, runs: dict[str, dict[str, dict]]) -> None:
-    """Images taken from the test split must exist in the smallest test split any run uses."""
-    used = {settings["dataset"] for exp_runs in runs.values() for settings in exp_runs.values()}
-    smallest = min(sorted(used), key=lambda name: config["datasets"][name]["n_test"])
-    n_test = config["datasets"][smallest]["n_test"]
-    for key_path in (("embedding", "n_view_images"), ("geometry", "n_images")):
+    """Images taken from the test split must exist in the smallest test split that uses them:
+    view images in every run's dataset, geometry images in those of geometry experiments."""
+    geometry = [name for name in runs if "geometry" in config["experiments"][name]["analyses"]]
+    for key_path, experiments in (
+        (("embedding", "n_view_images"), list(runs)),
+        (("geometry", "n_images"), geometry),
+    ):
+        used = {settings["dataset"] for name in experiments for settings in runs[name].values()}
+        if not used:
+            continue
+        smallest = min(sorted(used), key=lambda name: config["datasets"][name]["n_test"])
+        n_test = config["datasets"][smallest]["n_test"]
         wanted = config[key_path[0]][key_path[1]]
         if wanted > n_test:
             raise _error_at(
@@ -378,7 +433,9 @@ def _problem(error: ValidationError) -> str:
 
 def _unknown_key_problem(error: ValidationError) -> str:
     key = _unknown_keys(error)[0]
-    allowed = sorted(error.schema["properties"])
+    allowed = sorted(error.schema["properties"]) + [
+        pattern.strip("^$") for pattern in error.schema.get("patternProperties", {})
+    ]
     guesses = difflib.get_close_matches(str(key), allowed, n=1)
     hint = f" (did you mean {guesses[0]!r}?)" if guesses else ""
     return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"

@@ -4,8 +4,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sslgeom.augment import StrengthAugmentation, to_float_images, views
+from sslgeom.augment import views
 from sslgeom.models import SSLModel
+from sslgeom.views import ViewSampler, to_model_inputs
 
 
 @torch.no_grad()
@@ -21,22 +22,18 @@ def embed_layers(model: SSLModel, images: Tensor, batch_size: int) -> dict[str, 
     return {name: np.concatenate(parts) for name, parts in chunks.items()}
 
 
-def embed_split(model: SSLModel, images_uint8: np.ndarray, batch_size: int) -> dict:
-    return embed_layers(model, to_float_images(torch.from_numpy(images_uint8)), batch_size)
+def embed_split(model: SSLModel, stored: np.ndarray, batch_size: int) -> dict:
+    """Each layer's representation of stored inputs (uint8 images or float vectors)."""
+    return embed_layers(model, to_model_inputs(torch.from_numpy(stored)), batch_size)
 
 
 def embed_views(
-    model: SSLModel,
-    images_uint8: np.ndarray,
-    augment: StrengthAugmentation,
-    n_views: int,
-    seed: int,
-    batch_size: int,
+    model: SSLModel, sampler: ViewSampler, n_views: int, seed: int, batch_size: int
 ) -> dict[str, np.ndarray]:
-    """Each layer's representation of ``n_views`` augmented views per image (N×V×d)."""
-    device = next(model.parameters()).device
-    images = to_float_images(torch.from_numpy(images_uint8).to(device))
-    stacked = views(augment, images, n_views, seed)
+    """Each layer's representation of ``n_views`` views of each of the sampler's examples
+    (N×V×d), drawn reproducibly from ``seed``."""
+    indices = torch.arange(len(sampler), device=sampler.device)
+    stacked = views(sampler.views, indices, n_views, seed)
     n, v = stacked.shape[:2]
     flat = embed_layers(model, stacked.flatten(0, 1), batch_size)
     return {name: value.reshape(n, v, -1) for name, value in flat.items()}

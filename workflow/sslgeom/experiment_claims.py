@@ -1,7 +1,8 @@
 """The claims of one experiment, computed from its tables: the Cosentino et al. claims on the
-strength axis, the tangent-geometry claims and the identifiability claims, each only where the
-experiment has its inputs, one row per claim and group of runs (dataset, method and any other
-grid factor but strength and seed).
+strength axis, the tangent-geometry claims, the identifiability claims and the known-answer
+controls' claims (latent views on shapes, vectors), each only where the experiment has its
+inputs, one row per claim and group of runs (dataset, method and any other grid factor but
+strength and seed; the controls compare across resampled latents and datasets).
 
     python -m sslgeom.experiment_claims results/augstrength/claims.csv
 
@@ -25,6 +26,8 @@ from sslgeom.claims import (
     strength_slope,
 )
 from sslgeom.claims_resampling import test_set_resamples
+from sslgeom.data.shapes import SHAPE_CLASSES, STYLE_LATENTS
+from sslgeom.geometry_run import latent_family
 
 COSENTINO_CLAIMS = {
     "C1": Claim(
@@ -159,6 +162,96 @@ def geometry_claims(geometry: pd.DataFrame) -> Iterator[tuple[Claim, callable, l
         yield GEOMETRY_CLAIMS["G2b"], strength_mean(excess, strengths), seeds
 
 
+CONTROL_CLAIMS = {
+    "K1": "The projector output recovers {latent} less when the views resample it ({choice}) "
+    "than when they share it: held-out linear R², resampled − shared",
+    "K2": "The projector shrinks the tangent of {latent}, which the views resample ({choice}): "
+    "ρ − ρ(random direction in the data span)",
+    "K3": "The projector keeps the tangent of {latent}, which the views share ({choice}): "
+    "ρ − ρ(random direction in the data span)",
+    "K4": "The projector output keeps the class under latent views ({choice}): linear-probe "
+    "accuracy − chance (1/{classes})",
+    "Z1": "InfoNCE on sphere latents at the matched temperature ({matched}) recovers the latents "
+    "better than on box latents, which the spherical loss does not match ({mismatched}): "
+    "encoder linear R², mean over latents, matched − mismatched",
+}
+DIRECTIONS = {"K1": -1, "K2": -1, "K3": +1, "K4": +1, "Z1": +1}
+
+
+def control_claim(claim: str, **words) -> Claim:
+    return Claim(claim, CONTROL_CLAIMS[claim].format(**words), DIRECTIONS[claim])
+
+
+def seed_values(table: pd.DataFrame, **match) -> dict[tuple, np.ndarray]:
+    """(seed, strength) → [value] of the rows matching ``match``, as the effects read them."""
+    return with_resamples(run_values(table, **match), None)
+
+
+def latent_view_claims(
+    metrics: pd.DataFrame, geometry: pd.DataFrame | None
+) -> Iterator[tuple[Claim, callable, list]]:
+    """(claim, effect, seeds) of K1–K4 for one group of latent-view runs on shapes, whose
+    ``resampled_latents`` column names each run's resampled latents (joined by "-")."""
+    seeds = sorted(metrics["seed"].unique())
+    choices = sorted(metrics["resampled_latents"].unique())
+    projector = metrics[metrics["layer"] == "projector"]
+    for choice in choices:
+        resampled = choice.split("-")
+        runs = projector[projector["resampled_latents"] == choice]
+        words = {"choice": f"resampled: {', '.join(resampled)}"}
+        for latent in resampled:
+            r2 = seed_values(runs, metric=f"latent_r2_{latent}")
+            shared = [c for c in choices if latent not in c.split("-")]
+            if shared:
+                others = [
+                    seed_values(
+                        projector[projector["resampled_latents"] == c],
+                        metric=f"latent_r2_{latent}",
+                    )
+                    for c in shared
+                ]
+                baseline = {k: np.mean([o[k] for o in others], axis=0) for k in r2}
+                effect = strength_mean(difference(r2, baseline), strengths_of(r2))
+                yield control_claim("K1", latent=latent, **words), effect, seeds
+        accuracy = seed_values(runs, metric="probe_acc")
+        chance = {k: np.array([1 / len(SHAPE_CLASSES)]) for k in accuracy}
+        effect = strength_mean(difference(accuracy, chance), strengths_of(accuracy))
+        yield control_claim("K4", classes=len(SHAPE_CLASSES), **words), effect, seeds
+        if geometry is None:
+            continue
+        tangents = geometry[geometry["resampled_latents"] == choice]
+        for latent in STYLE_LATENTS:
+            excess = seed_values(
+                tangents, family=latent_family(latent), metric="sensitivity_minus_random_span"
+            )
+            claim = "K2" if latent in resampled else "K3"
+            effect = strength_mean(excess, strengths_of(excess))
+            yield control_claim(claim, latent=latent, **words), effect, seeds
+
+
+def vectors_claims(
+    metrics: pd.DataFrame, spaces: dict[str, str]
+) -> Iterator[tuple[Claim, callable, list]]:
+    """(claim, effect, seeds) of Z1 for one group's runs on vectors datasets: each sphere
+    dataset against each box dataset (``spaces``: dataset → its latent space)."""
+    seeds = sorted(metrics["seed"].unique())
+    encoder = metrics[(metrics["layer"] == "encoder") & metrics["metric"].str.match(r"latent_r2_z")]
+    mean_r2 = encoder.groupby(["dataset", "seed", "strength"], as_index=False)["value"].mean()
+    present = set(mean_r2["dataset"])
+    for matched in sorted(d for d in present if spaces.get(d) == "sphere"):
+        for mismatched in sorted(d for d in present if spaces.get(d) == "box"):
+            effect = difference(
+                seed_values(mean_r2, dataset=matched), seed_values(mean_r2, dataset=mismatched)
+            )
+            words = {"matched": matched, "mismatched": mismatched}
+            yield control_claim("Z1", **words), strength_mean(effect, strengths_of(effect)), seeds
+
+
+def strengths_of(values: dict[tuple, np.ndarray]) -> list[float]:
+    """Every strength the (seed, strength) keys hold."""
+    return sorted({strength for _, strength in values})
+
+
 def similarity_values(pairs: pd.DataFrame, metric: str, layer: str) -> dict[tuple, float]:
     """(seed of run a, seed of run b) → value, for pairs whose run-a columns lost their suffix."""
     rows = pairs[(pairs["metric"] == metric) & (pairs["layer"] == layer)]
@@ -228,7 +321,8 @@ def claim_rows(
 
     ``tables``: ``metrics`` and, where the experiment has them, ``geometry`` and ``similarity``.
     ``design``: ``factors`` (the factor columns), ``base`` (each varied factor → its base
-    value, as written in the tables). ``options``: ``confidence`` and ``similarity_metrics``.
+    value, as written in the tables) and, for vectors datasets, ``dataset_spaces`` (dataset →
+    the space of its latents). ``options``: ``confidence`` and ``similarity_metrics``.
     ``resamples``: (metric, layer) → run (tuple of its factor values) → test-set resamples.
     """
     factors, base = design["factors"], design["base"]
@@ -250,6 +344,19 @@ def claim_rows(
         for key, group_geometry in geometry.groupby(groups, sort=True):
             for claim, effect, seeds in geometry_claims(group_geometry):
                 add(dict(zip(groups, key, strict=True)), claim, effect, seeds)
+    if "resampled_latents" in factors:
+        geometry = tables.get("geometry")
+        by_group = [g for g in groups if g != "resampled_latents"]
+        for group, group_metrics in grouped(metrics.dropna(subset="resampled_latents"), by_group):
+            group_geometry = None if geometry is None else select(geometry, group)
+            for claim, effect, seeds in latent_view_claims(group_metrics, group_geometry):
+                add(group, claim, effect, seeds)
+    spaces = design.get("dataset_spaces", {})
+    if spaces:
+        by_group = [g for g in groups if g != "dataset"]
+        for group, group_metrics in grouped(metrics[metrics["dataset"].isin(spaces)], by_group):
+            for claim, effect, seeds in vectors_claims(group_metrics, spaces):
+                add(group, claim, effect, seeds)
     if "similarity" in tables:
         similarity = tables["similarity"]
         for key, pairs in similarity.groupby([f"{g}_a" for g in groups], sort=True):
@@ -259,6 +366,23 @@ def claim_rows(
             ):
                 add(group, claim, effect, seeds, description)
     return pd.DataFrame(rows, columns=[*groups, *DESCRIPTION_COLUMNS, *CLAIM_COLUMNS])
+
+
+def grouped(table: pd.DataFrame, columns: list[str]) -> Iterator[tuple[dict, pd.DataFrame]]:
+    """(column → value, rows) of each group of ``table`` by ``columns`` (one group if none)."""
+    if not columns:
+        yield {}, table
+        return
+    for key, rows in table.groupby(columns, sort=True):
+        yield dict(zip(columns, key, strict=True)), rows
+
+
+def select(table: pd.DataFrame, group: dict) -> pd.DataFrame:
+    """The rows of ``table`` in ``group`` (column → value)."""
+    keep = np.ones(len(table), dtype=bool)
+    for column, value in group.items():
+        keep &= (table[column] == value).to_numpy()
+    return table[keep]
 
 
 def resamples_of_group(resamples: dict | None, group: dict, factors: list[str]) -> dict | None:

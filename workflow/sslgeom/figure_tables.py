@@ -17,6 +17,7 @@ import pandas as pd
 
 from sslgeom.artifacts import load_npz, save_npz_atomically
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
+from sslgeom.geometry_run import LATENT_FAMILY_PREFIX
 
 GROUPING_FACTORS = ("dataset", "method")
 """Factors that group the runs of an identifiability experiment rather than vary around a base."""
@@ -62,8 +63,10 @@ def metrics_summary(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFra
 
 
 def geometry_summary(geometry: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
-    """Every geometry metric of every tangent family over seeds."""
-    return over_seeds(geometry, factors, ["family", "metric"])
+    """Every geometry metric of every tangent family over seeds; the single style latents'
+    families are drawn by the controls figures (:func:`latent_tangent_summary`)."""
+    families = geometry[~geometry["family"].str.startswith(LATENT_FAMILY_PREFIX)]
+    return over_seeds(families, factors, ["family", "metric"])
 
 
 def jacobian_spectrum_summary(spectrum: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
@@ -254,6 +257,46 @@ def convergence_summary(convergence: pd.DataFrame, factors: Sequence[str]) -> pd
     summary = over_seeds(table, factors, ["metric", "layer", "comparison", "epoch"])
     null = table.groupby(["metric", "layer"])["null_q95"].mean().rename("mean_null_q95")
     return summary.join(null, on=["metric", "layer"])
+
+
+# --------------------------------------------------------------------------- controls
+
+CLASS_ACCURACY = "class accuracy"
+"""The ``quantity`` of the linear-probe class accuracy in :func:`controls_latent_recovery`."""
+
+
+def resampled_by_views(table: pd.DataFrame, quantities: pd.Series) -> pd.Series:
+    """Whether each row's latent (``quantities``) is one its runs' views resample, read from
+    the ``resampled_latents`` factor column (False without it)."""
+    if "resampled_latents" not in table:
+        return pd.Series(False, index=table.index)
+    resampled = table["resampled_latents"].fillna("").astype(str).str.split("-")
+    return pd.Series(
+        [quantity in names for quantity, names in zip(quantities, resampled, strict=True)],
+        index=table.index,
+    )
+
+
+def controls_latent_recovery(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """Per setting and layer, over seeds: the linear-probe class accuracy and the held-out
+    linear R² of each generating latent (``quantity``: ``class accuracy`` or the latent's name),
+    with ``resampled``: whether the setting's latent views draw that latent anew."""
+    latent = metrics["metric"].str.fullmatch(r"latent_r2_(?!kernel_).+")
+    rows = metrics[latent | (metrics["metric"] == "probe_acc")]
+    quantity = rows["metric"].str.removeprefix("latent_r2_").replace("probe_acc", CLASS_ACCURACY)
+    summary = over_seeds(rows.assign(quantity=quantity), factors, ["layer", "quantity"])
+    return summary.assign(resampled=resampled_by_views(summary, summary["quantity"]))
+
+
+def controls_tangent_sensitivity(geometry: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """Per setting, over seeds: how much the projector keeps each style latent's tangent,
+    ρ(latent) − ρ(random directions in the data span) and − ρ(random directions) (``metric``),
+    with ``latent`` and ``resampled`` (whether the setting's latent views draw it anew)."""
+    single = geometry["family"].str.startswith(LATENT_FAMILY_PREFIX)
+    rows = geometry[single & geometry["metric"].str.startswith("sensitivity_minus_")]
+    rows = rows.assign(latent=rows["family"].str.removeprefix(LATENT_FAMILY_PREFIX))
+    summary = over_seeds(rows, factors, ["latent", "metric"])
+    return summary.assign(resampled=resampled_by_views(summary, summary["latent"]))
 
 
 # --------------------------------------------------------------------------- augmentations

@@ -14,6 +14,7 @@ numpy only and reruns cheaply when a measurement option changes.
 import numpy as np
 
 from sslgeom.artifacts import embeddings_rebuild_hint, load_embeddings, write_rows
+from sslgeom.data.shapes import STYLE_LATENTS
 from sslgeom.geometry import (
     augmentation_tangent,
     data_span,
@@ -48,12 +49,14 @@ MEASUREMENT_OPTIONS = ("k", "n_neighbors", "span_variance", "seed")
 
 
 BASELINES = ("random", "random_span")
+LATENT_FAMILY_PREFIX = "latent:"
 
 
 def tangent_families(embeddings: dict[str, np.ndarray], k: int, n_neighbors: int):
     """Orthonormal bases (n × d_h × ·) of every measured direction family at the n extracted
     images: augmentation and data tangents of dimension k; on rendered data the style
-    tangents (one per style latent) and the content moves (one per other class)."""
+    tangents (one per style latent), the content moves (one per other class) and each style
+    latent's tangent on its own (:func:`latent_family`)."""
     moves = embeddings[TANGENT_ARRAYS["augmentation"]]
     families = {
         "augmentation": augmentation_tangent(moves, k),
@@ -62,7 +65,17 @@ def tangent_families(embeddings: dict[str, np.ndarray], k: int, n_neighbors: int
     for family in ("style", "content"):
         if TANGENT_ARRAYS[family] in embeddings:
             families[family] = orthonormal_basis(embeddings[TANGENT_ARRAYS[family]])
+    if TANGENT_ARRAYS["style"] in embeddings:
+        style = embeddings[TANGENT_ARRAYS["style"]]
+        # columns in the order the extraction takes them (sslgeom.tangents.extract_tangents)
+        for index, name in zip(range(style.shape[-1]), STYLE_LATENTS, strict=False):
+            families[latent_family(name)] = orthonormal_basis(style[..., index : index + 1])
     return families
+
+
+def latent_family(name: str) -> str:
+    """The family of one style latent's tangent direction (dimension 1)."""
+    return f"{LATENT_FAMILY_PREFIX}{name}"
 
 
 def baseline_subspaces(n: int, dimension: int, span: np.ndarray, seed: int) -> dict:

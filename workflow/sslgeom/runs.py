@@ -6,7 +6,6 @@ import numpy as np
 import torch
 
 from sslgeom.artifacts import save_npz_atomically, write_rows
-from sslgeom.augment import StrengthAugmentation
 from sslgeom.data import load_dataset
 from sslgeom.device import resolve_device
 from sslgeom.embed import embed_split, embed_views
@@ -20,19 +19,24 @@ from sslgeom.train import (
     settings_fingerprint,
     training_subset,
 )
+from sslgeom.views import view_sampler
+
+MODEL_SETTINGS = (
+    "backbone",
+    "encoder_width",
+    "encoder_blocks",
+    "encoder_stem_stride",
+    "mlp_dims",
+    "projector_depth",
+    "projector_hidden_dim",
+    "projector_out_dim",
+)
 
 
-def model_from_settings(settings: dict, in_channels: int) -> SSLModel:
-    """The run's model; channels-last memory, which is about twice as fast on CPU convolutions."""
-    model = build_model(
-        encoder_width=settings["encoder_width"],
-        encoder_blocks=settings["encoder_blocks"],
-        projector_depth=settings["projector_depth"],
-        projector_hidden_dim=settings["projector_hidden_dim"],
-        projector_out_dim=settings["projector_out_dim"],
-        in_channels=in_channels,
-        encoder_stem_stride=settings["encoder_stem_stride"],
-    )
+def model_from_settings(settings: dict, input_shape: tuple[int, ...]) -> SSLModel:
+    """The run's model for inputs of ``input_shape`` (a stored example's shape); channels-last
+    memory, which is about twice as fast on CPU convolutions."""
+    model = build_model(input_shape, **{key: settings[key] for key in MODEL_SETTINGS})
     return model.to(memory_format=torch.channels_last)
 
 
@@ -51,8 +55,10 @@ def pretrain_run(
     dataset = load_dataset(dataset_path)
     torch.manual_seed(settings["seed"])
     subset = training_subset(len(dataset.train_images), settings["train_size"])
-    images = torch.from_numpy(dataset.train_images[subset]).to(device)
-    model = model_from_settings(settings, images.shape[-1]).to(device)
+    latents = None if dataset.train_latents is None else dataset.train_latents[subset]
+    sampler = view_sampler(settings, dataset, dataset.train_images[subset], latents, device)
+    input_shape = dataset.train_images.shape[1:]
+    model = model_from_settings(settings, input_shape).to(device)
     scale_weights(model, settings["init_scale"])
     optimizer = build_optimizer(
         settings["optimizer"], model.parameters(), settings["lr"], settings["weight_decay"]
@@ -61,8 +67,7 @@ def pretrain_run(
     try:
         history, snapshots = pretrain(
             model=model,
-            images=images,
-            augment=StrengthAugmentation(settings["strength"], tuple(images.shape[1:3])),
+            sampler=sampler,
             loss_fn=loss_from_settings(settings["method"], settings),
             optimizer=optimizer,
             epochs=settings["epochs"],
@@ -86,7 +91,7 @@ def pretrain_run(
             "optimizer": optimizer.state_dict(),
             "epoch": history[-1]["epoch"],
             "settings": settings,
-            "in_channels": images.shape[-1],
+            "input_shape": list(input_shape),
             "snapshots": snapshots,
         },
         model_path,
@@ -112,7 +117,7 @@ def models_of(state: dict, device: torch.device) -> dict[int | str, SSLModel]:
     weights = {"final": state["model"], **state.get("snapshots", {})}
     models = {}
     for key, model_state in weights.items():
-        model = model_from_settings(state["settings"], state["in_channels"]).to(device)
+        model = model_from_settings(state["settings"], tuple(state["input_shape"])).to(device)
         model.load_state_dict(model_state)
         models[key] = model.eval()
     return models
@@ -126,7 +131,6 @@ def embed_run(
     model_path: str,
     dataset_path: str,
     output_path: str,
-    strength: float,
     options: dict,
     snapshot_train_images: int,
     device_name: str,
@@ -136,28 +140,36 @@ def embed_run(
 
     Each snapshot is embedded as ``epoch{e}_{split}_{layer}`` on the test split and on the first
     ``snapshot_train_images`` training images (those the identifiability analysis fits on).
-    With ``geometry_options``, the arrays the tangent geometry measures are extracted too
-    (:func:`sslgeom.tangents.extract_tangents`).
+    ``views_*`` hold the run's own views of the first test images (its augmentation or latent
+    views), ``refviews_*`` augmentations at the reference strength (on vectors, which have no
+    image augmentation, the run's own views again). With ``geometry_options``, the arrays the
+    tangent geometry measures are extracted too (:func:`sslgeom.tangents.extract_tangents`).
     """
     device = resolve_device(device_name)
     state = read_model_file(model_path, device)
+    settings = state["settings"]
     models = models_of(state, device)
     model = models.pop("final")
     dataset = load_dataset(dataset_path)
     batch = options["batch_size"]
-    view_images = dataset.test_images[: options["n_view_images"]]
-    size = tuple(view_images.shape[1:3])
     arrays = {"train_labels": dataset.train_labels, "test_labels": dataset.test_labels}
-    for split, images in (("train", dataset.train_images), ("test", dataset.test_images)):
-        arrays |= {f"{split}_{k}": v for k, v in embed_split(model, images, batch).items()}
+    for split, inputs in (("train", dataset.train_images), ("test", dataset.test_images)):
+        arrays |= {f"{split}_{k}": v for k, v in embed_split(model, inputs, batch).items()}
         for epoch, snapshot in models.items():
-            layers = embed_split(snapshot, images[:snapshot_train_images], batch)
+            layers = embed_split(snapshot, inputs[:snapshot_train_images], batch)
             arrays |= {f"epoch{epoch}_{split}_{k}": v for k, v in layers.items()}
-    for prefix, view_strength in (("views", strength), ("refviews", options["reference_strength"])):
-        augment = StrengthAugmentation(view_strength, size)
-        layers = embed_views(
-            model, view_images, augment, options["n_views"], options["view_seed"], batch
+    n_views = options["n_view_images"]
+    view_inputs = dataset.test_images[:n_views]
+    view_latents = None if dataset.test_latents is None else dataset.test_latents[:n_views]
+    own = view_sampler(settings, dataset, view_inputs, view_latents, device)
+    reference = own
+    if dataset.is_images:
+        augmentation = {**settings, "views": "augmentation"}
+        reference = view_sampler(
+            augmentation, dataset, view_inputs, None, device, options["reference_strength"]
         )
+    for prefix, sampler in (("views", own), ("refviews", reference)):
+        layers = embed_views(model, sampler, options["n_views"], options["view_seed"], batch)
         arrays |= {f"{prefix}_{k}": v for k, v in layers.items()}
     if dataset.train_latents is not None:
         arrays |= {

@@ -18,8 +18,8 @@ import torch
 from torch import Tensor, nn
 
 from sslgeom.artifacts import write_atomically
-from sslgeom.augment import StrengthAugmentation, to_float_images
 from sslgeom.training_length import training_length
+from sslgeom.views import ViewSampler
 
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16}  # per run setting `precision`
 
@@ -89,13 +89,13 @@ def load_checkpoint(path: Path, fingerprint: str, log=print) -> dict | None:
 
 def training_step(
     model: nn.Module,
-    batch: Tensor,
-    augment: StrengthAugmentation,
+    views: tuple[Tensor, Tensor],
     loss_fn: Callable[[Tensor, Tensor], Tensor],
     optimizer: torch.optim.Optimizer,
     precision: str = "fp32",
 ) -> Tensor:
-    """One optimizer step on two augmented views of ``batch`` (float NCHW); the loss.
+    """One optimizer step on a batch of positive pairs (two batches of model inputs, row i of
+    each a view of example i); the loss.
 
     With ``precision="bf16"`` the model's forward pass runs under bf16 autocast; the loss, the
     gradients' accumulation into the fp32 weights and the optimizer step stay in fp32. A loss
@@ -104,11 +104,9 @@ def training_step(
     if precision not in AUTOCAST_DTYPES:
         raise ValueError(f"unknown precision {precision!r}; known: {sorted(AUTOCAST_DTYPES)}")
     autocast_dtype = AUTOCAST_DTYPES[precision]
-    views = torch.cat([augment(batch), augment(batch)])
-    with torch.autocast(
-        batch.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
-    ):
-        z = model(views)
+    both = torch.cat(views)
+    with torch.autocast(both.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        z = model(both)
     loss = loss_fn(*z.float().chunk(2))
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss is {loss.item()}")
@@ -120,8 +118,7 @@ def training_step(
 
 def train_epoch(
     model: nn.Module,
-    images: Tensor,
-    augment: StrengthAugmentation,
+    sampler: ViewSampler,
     loss_fn: Callable[[Tensor, Tensor], Tensor],
     optimizer: torch.optim.Optimizer,
     lr_of_step: Callable[[int], float],
@@ -130,19 +127,19 @@ def train_epoch(
     precision: str = "fp32",
     n_batches: int | None = None,
 ) -> float:
-    """One pass over ``images`` (uint8 NHWC on the device) in shuffled full batches of
+    """One pass over the sampler's examples in shuffled full batches of
     :func:`training_step`, stopped after ``n_batches`` batches if given; the mean loss."""
     model.train()
-    order = torch.randperm(len(images)).to(images.device)
+    order = torch.randperm(len(sampler)).to(sampler.device)
     if n_batches is None:
-        n_batches = len(images) // batch_size
-    total = torch.zeros((), device=images.device)
+        n_batches = len(sampler) // batch_size
+    total = torch.zeros((), device=sampler.device)
     for index in range(n_batches):
         for group in optimizer.param_groups:
             group["lr"] = lr_of_step(first_step + index)
-        batch = to_float_images(images[order[index * batch_size : (index + 1) * batch_size]])
+        views = sampler.pair(order[index * batch_size : (index + 1) * batch_size])
         try:
-            total += training_step(model, batch, augment, loss_fn, optimizer, precision)
+            total += training_step(model, views, loss_fn, optimizer, precision)
         except FloatingPointError as err:
             raise FloatingPointError(f"{err} at batch {index}") from err
     return total.item() / n_batches
@@ -155,8 +152,7 @@ def weights_copy(model: nn.Module) -> dict:
 
 def pretrain(
     model: nn.Module,
-    images: Tensor,
-    augment: StrengthAugmentation,
+    sampler: ViewSampler,
     loss_fn: Callable[[Tensor, Tensor], Tensor],
     optimizer: torch.optim.Optimizer,
     epochs: int,
@@ -170,8 +166,9 @@ def pretrain(
     log=print,
     train_steps: int | None = None,
 ) -> tuple[list[dict], dict[int, dict]]:
-    """Train for ``epochs`` epochs, or for exactly ``train_steps`` optimizer steps when given
-    (full epochs, the last one cut short), resuming from ``checkpoint_path``.
+    """Train on the sampler's positive pairs for ``epochs`` epochs, or for exactly
+    ``train_steps`` optimizer steps when given (full epochs, the last one cut short), resuming
+    from ``checkpoint_path``.
 
     The learning rate warms up over ``warmup_epochs`` epochs (at most the whole run), then
     decays to zero at the end of the run. Returns the epoch history and the snapshots: epoch →
@@ -179,9 +176,9 @@ def pretrain(
     epoch 0 is the model as passed in, before any step. The RNG must be seeded by the caller;
     its state is saved and restored with each checkpoint, and so are the snapshots taken so far.
     """
-    if len(images) < batch_size:
-        raise ValueError(f"batch size {batch_size} is larger than the {len(images)} images")
-    length = training_length(len(images), batch_size, epochs, train_steps)
+    if len(sampler) < batch_size:
+        raise ValueError(f"batch size {batch_size} is larger than the {len(sampler)} examples")
+    length = training_length(len(sampler), batch_size, epochs, train_steps)
     late = [epoch for epoch in snapshot_epochs if epoch >= length.epochs]
     if late:
         raise ValueError(
@@ -209,8 +206,7 @@ def pretrain(
         try:
             loss = train_epoch(
                 model,
-                images,
-                augment,
+                sampler,
                 loss_fn,
                 optimizer,
                 lr_of_step,

@@ -1,5 +1,5 @@
-"""Datasets: procedurally rendered shapes with known latents, a 5 000-image MNIST subset, and
-CIFAR-10, CIFAR-100 and STL-10 downloaded into a cache folder."""
+"""Datasets: procedurally rendered shapes with known latents, MLP-mixed latent vectors, a
+5 000-image MNIST subset, and CIFAR-10, CIFAR-100 and STL-10 downloaded into a cache folder."""
 
 from collections.abc import Callable
 from functools import partial
@@ -12,12 +12,14 @@ from sslgeom.data.io import Dataset, load_dataset, save_dataset
 from sslgeom.data.mnist import make_mnist5k
 from sslgeom.data.shapes import make_shapes
 from sslgeom.data.stl10 import make_stl10
+from sslgeom.data.vectors import make_vectors
 
 __all__ = [
     "DATASET_BUILDERS",
     "DOWNLOADED_DATASETS",
     "Dataset",
     "build_dataset",
+    "dataset_kind",
     "load_dataset",
     "save_dataset",
 ]
@@ -28,19 +30,26 @@ DATASET_BUILDERS: dict[str, Callable[..., Dataset]] = {
     "cifar10": partial(load_cifar, CIFAR10),
     "cifar100": partial(load_cifar, CIFAR100),
     "stl10": make_stl10,
+    "vectors": make_vectors,
 }
 # The builders that download an archive and so take a ``cache_dir``.
 DOWNLOADED_DATASETS = frozenset({"cifar10", "cifar100", "stl10"})
 
 
+def dataset_kind(name: str) -> str:
+    """The builder of a dataset name: itself, or ``vectors`` for ``vectors_<suffix>``."""
+    return "vectors" if name.startswith("vectors_") else name
+
+
 def build_dataset(name: str, cache_dir: str | Path | None = None, **params: Any) -> Dataset:
-    """Build the dataset registered under ``name`` with the builder's keyword ``params``.
+    """Build the dataset registered under ``name`` with the builder's keyword ``params``;
+    ``vectors_<suffix>`` names further ``vectors`` datasets.
 
     Downloaded datasets keep their archives in ``cache_dir`` (see
     :func:`sslgeom.data.download.resolve_cache_dir` for the default); the others ignore it.
     """
     try:
-        builder = DATASET_BUILDERS[name]
+        builder = DATASET_BUILDERS[dataset_kind(name)]
     except KeyError:
         known = ", ".join(sorted(DATASET_BUILDERS))
         raise ValueError(f"unknown dataset {name!r}; known datasets: {known}") from None

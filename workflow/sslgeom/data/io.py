@@ -7,7 +7,7 @@ so an interrupted run never leaves a half-written file under the final name.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,12 @@ LATENT_ARRAYS = ("train_latents", "test_latents")
 # eq=False: element-wise array comparison makes the generated __eq__ and __hash__ unusable.
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """Train and test images (uint8 N×H×W×C) with integer labels and, when known, latents."""
+    """Train and test inputs with integer labels and, when known, latents.
+
+    The inputs are images (uint8 N×H×W×C) or vectors (float32 N×D). ``generator`` describes
+    the process that generated the data from its latents where a view sampler can rerun it
+    (:mod:`sslgeom.views`): a JSON-ready mapping with a ``kind``, or empty.
+    """
 
     name: str
     train_images: np.ndarray
@@ -33,15 +38,17 @@ class Dataset:
     test_latents: np.ndarray | None
     latent_names: tuple[str, ...] = ()
     class_names: tuple[str, ...] = ()
+    generator: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for split in ("train", "test"):
             images = getattr(self, f"{split}_images")
             labels = getattr(self, f"{split}_labels")
             latents = getattr(self, f"{split}_latents")
-            if images.dtype != np.uint8 or images.ndim != 4:
+            if not _is_image_stack(images) and not _is_vector_stack(images):
                 raise ValueError(
-                    f"{split}_images must be uint8 N×H×W×C, got {images.dtype} {images.shape}"
+                    f"{split}_images must be uint8 N×H×W×C images or float32 N×D vectors, "
+                    f"got {images.dtype} {images.shape}"
                 )
             if labels.shape != (len(images),):
                 raise ValueError(
@@ -52,6 +59,11 @@ class Dataset:
                     f"{split}_latents has shape {latents.shape}, "
                     f"expected ({len(images)}, {len(self.latent_names)})"
                 )
+
+    @property
+    def is_images(self) -> bool:
+        """Whether the inputs are images (else vectors)."""
+        return _is_image_stack(self.train_images)
 
     @property
     def num_classes(self) -> int:
@@ -81,6 +93,7 @@ def save_dataset(dataset: Dataset, npz_path: str | Path) -> None:
         "num_classes": dataset.num_classes,
         "class_names": list(dataset.class_names),
         "latent_names": list(dataset.latent_names),
+        "generator": dataset.generator,
         "sha256": _sha256(npz_path),
     }
     text = json.dumps(metadata, indent=2) + "\n"
@@ -110,7 +123,16 @@ def load_dataset(npz_path: str | Path) -> Dataset:
         test_latents=arrays.get("test_latents"),
         latent_names=tuple(metadata["latent_names"]),
         class_names=tuple(metadata["class_names"]),
+        generator=metadata.get("generator", {}),
     )
+
+
+def _is_image_stack(array: np.ndarray) -> bool:
+    return array.dtype == np.uint8 and array.ndim == 4
+
+
+def _is_vector_stack(array: np.ndarray) -> bool:
+    return array.dtype == np.float32 and array.ndim == 2
 
 
 def _sha256(path: Path) -> str:

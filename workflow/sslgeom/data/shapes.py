@@ -24,6 +24,15 @@ CATEGORICAL_LATENTS = CONTENT_LATENTS
 
 POSITION_RANGE = (-0.4, 0.4)
 SCALE_RANGE = (0.6, 1.0)
+# The prior of each style latent: uniform on this interval.
+STYLE_RANGES = {
+    "pos_x": POSITION_RANGE,
+    "pos_y": POSITION_RANGE,
+    "scale": SCALE_RANGE,
+    "rotation": (0.0, 2.0 * np.pi),
+    "object_hue": (0.0, 1.0),
+    "background_hue": (0.0, 1.0),
+}
 # Objects 6–10 px in radius at 32 px, large enough for their shape to be learnable; a scale-1
 # object at the largest offset reaches the border, so it stays in view.
 OBJECT_RADIUS = 0.6
@@ -38,17 +47,8 @@ _SHAPE, _POS_X, _POS_Y, _SCALE, _ROTATION, _OBJECT_HUE, _BACKGROUND_HUE = range(
 def sample_latents(n: int, rng: np.random.Generator) -> np.ndarray:
     """Draw ``n`` latent vectors (float64, n×7) with the shape classes as balanced as possible."""
     shapes = rng.permutation(np.arange(n) % len(SHAPE_CLASSES))
-    return np.column_stack(
-        [
-            shapes.astype(np.float64),
-            rng.uniform(*POSITION_RANGE, size=n),
-            rng.uniform(*POSITION_RANGE, size=n),
-            rng.uniform(*SCALE_RANGE, size=n),
-            rng.uniform(0.0, 2.0 * np.pi, size=n),
-            rng.uniform(0.0, 1.0, size=n),
-            rng.uniform(0.0, 1.0, size=n),
-        ]
-    )
+    style = [rng.uniform(*STYLE_RANGES[name], size=n) for name in STYLE_LATENTS]
+    return np.column_stack([shapes.astype(np.float64), *style])
 
 
 def render(latents: np.ndarray, size: int = 32) -> np.ndarray:
@@ -107,6 +107,7 @@ def make_shapes(n_train: int, n_test: int, seed: int, size: int = 32) -> Dataset
         test_latents=test_latents,
         latent_names=LATENT_NAMES,
         class_names=SHAPE_CLASSES,
+        generator={"kind": "shapes", "size": size},
     )
 
 

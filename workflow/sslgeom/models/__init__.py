@@ -1,12 +1,17 @@
 """Encoder + projector models."""
 
+import math
+
 import torch
 from torch import Tensor, nn
 
+from sslgeom.models.mlp import MLP
 from sslgeom.models.projector import Projector, projector_layer_names
 from sslgeom.models.resnet import ResNet
 
 __all__ = [
+    "BACKBONES",
+    "MLP",
     "Projector",
     "ResNet",
     "SSLModel",
@@ -19,7 +24,7 @@ __all__ = [
 class SSLModel(nn.Module):
     """An encoder f followed by a projector g; the loss sees g(f(x))."""
 
-    def __init__(self, encoder: ResNet, projector: Projector):
+    def __init__(self, encoder: ResNet | MLP, projector: Projector):
         super().__init__()
         self.encoder = encoder
         self.projector = projector
@@ -34,16 +39,30 @@ class SSLModel(nn.Module):
         return {"encoder": h, **self.projector.forward_all(h)}
 
 
+BACKBONES = ("resnet", "mlp")
+
+
 def build_model(
-    encoder_width: int,
-    encoder_blocks: list[int],
+    input_shape: tuple[int, ...],
     projector_depth: int,
     projector_hidden_dim: int,
     projector_out_dim: int,
-    in_channels: int = 3,
+    backbone: str = "resnet",
+    encoder_width: int = 8,
+    encoder_blocks: tuple[int, ...] = (1, 1, 1, 1),
     encoder_stem_stride: int = 1,
+    mlp_dims: tuple[int, ...] = (512, 128),
 ) -> SSLModel:
-    encoder = ResNet(encoder_width, encoder_blocks, in_channels, encoder_stem_stride)
+    """The encoder ``backbone`` for inputs of ``input_shape`` (H×W×C for images, (D,) for
+    vectors) with its projector: a ResNet (images only; ``encoder_*``) or an MLP (``mlp_dims``)."""
+    if backbone == "resnet":
+        if len(input_shape) != 3:
+            raise ValueError(f"the resnet backbone needs images (H×W×C), got inputs {input_shape}")
+        encoder = ResNet(encoder_width, encoder_blocks, input_shape[-1], encoder_stem_stride)
+    elif backbone == "mlp":
+        encoder = MLP(math.prod(input_shape), mlp_dims)
+    else:
+        raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
     projector = Projector(encoder.out_dim, projector_depth, projector_hidden_dim, projector_out_dim)
     return SSLModel(encoder, projector)
 

@@ -1,0 +1,143 @@
+"""The numerical benchmark of Zimmermann et al. (2021): latents pushed through a random MLP.
+
+Zimmermann, Sharma, Schneider, Bethge & Brendel, "Contrastive learning inverts the data
+generating process", ICML 2021 (arXiv 2102.08850), test whether contrastive learning recovers
+known latents from their observations. Their MLP-mixing experiments draw latents z uniformly
+either on the unit sphere S^(n−1) or in a box (here the unit cube [0, 1]^n), and observe
+x = g(z), where g is a fixed, random, invertible multilayer perceptron: square, well-conditioned
+weight matrices with leaky ReLUs between them and no biases.
+
+:func:`make_vectors` stores the latents and the observations. The positive pairs of training
+are not stored: the view sampler draws them during training from a conditional around each
+latent and pushes them through the same g — a von Mises–Fisher distribution on the sphere or a
+truncated normal in the box (:mod:`sslgeom.conditionals`).
+
+The latents carry no classes, so the class label of a sample is the index of its largest latent
+coordinate: a target derived from z that gives the pipeline's linear and k-NN probes something to
+predict.
+
+"""
+
+import numpy as np
+
+from sslgeom.data.io import Dataset
+
+LATENT_SPACES = ("sphere", "box")
+# The negative slope of the leaky ReLUs between the mixing layers, as in the paper's code.
+MIXING_SLOPE = 0.2
+
+
+def sample_marginal(n: int, dim: int, space: str, rng: np.random.Generator) -> np.ndarray:
+    """``n`` latents (float64, n×dim) drawn uniformly from ``space``.
+
+    ``"sphere"``: uniform on the unit sphere S^(dim−1), as standard Gaussian vectors divided by
+    their norms. ``"box"``: uniform in the unit cube [0, 1]^dim.
+    """
+    _check_space(space)
+    if space == "box":
+        return rng.uniform(0.0, 1.0, size=(n, dim))
+    gaussians = rng.standard_normal((n, dim))
+    return gaussians / np.linalg.norm(gaussians, axis=1, keepdims=True)
+
+
+def mixing_weights(
+    dim: int, n_layers: int, seed: int, n_candidates: int = 1000
+) -> list[np.ndarray]:
+    """The ``n_layers`` square weight matrices (float64, dim×dim) of the mixing network g.
+
+    Each matrix is the best-conditioned of ``n_candidates`` random candidates, whose entries are
+    uniform in (−1, 1) and whose columns are then scaled to unit L2 norm; "best" is the smallest
+    condition number ``np.linalg.cond``. The paper's code also keeps only well-conditioned random
+    matrices, by rejecting those above a condition-number threshold; taking the best of a fixed
+    number of draws is this module's variant of it. Deterministic: all draws come from
+    ``np.random.default_rng(seed)``.
+    """
+    rng = np.random.default_rng(seed)
+    return [_best_conditioned_matrix(dim, n_candidates, rng) for _ in range(n_layers)]
+
+
+def mix(latents, weights: list):
+    """The observations x = W_L σ(W_(L−1) ⋯ σ(W_1 z)) of the latents z (rows of ``latents``).
+
+    σ is the leaky ReLU of negative slope ``MIXING_SLOPE``, applied between layers but not after
+    the last; there are no biases. Takes numpy arrays or torch tensors (latents and weights
+    alike) and keeps their device and dtype.
+    """
+    hidden = latents @ weights[0].T
+    for weight in weights[1:]:
+        hidden = (hidden.clip(min=0) + MIXING_SLOPE * hidden.clip(max=0)) @ weight.T
+    return hidden
+
+
+def unmix(observations: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """The latents z with :func:`mix` (z, ``weights``) = ``observations`` (numpy, float64):
+    g undone layer by layer.
+
+    Each layer h ↦ h Wᵀ is undone by solving against W, each leaky ReLU by
+    σ⁻¹(h) = h for h ≥ 0 and h / ``MIXING_SLOPE`` for h < 0.
+    """
+    hidden = np.linalg.solve(weights[-1], np.asarray(observations, dtype=np.float64).T).T
+    for weight in reversed(weights[:-1]):
+        hidden = np.where(hidden >= 0, hidden, hidden / MIXING_SLOPE)
+        hidden = np.linalg.solve(weight, hidden.T).T
+    return hidden
+
+
+def make_vectors(
+    n_train: int,
+    n_test: int,
+    seed: int,
+    latent_dim: int = 10,
+    space: str = "sphere",
+    mixing_layers: int = 3,
+    mixing_seed: int = 0,
+) -> Dataset:
+    """Latents uniform in ``space`` and their observations x = g(z) (float32, N×latent_dim).
+
+    The latents come from ``np.random.default_rng(seed)`` (train, then test); g is the network
+    of :func:`mixing_weights` (``latent_dim``, ``mixing_layers``, ``mixing_seed``), applied in
+    float64. The labels are the index of each latent's largest coordinate.
+    """
+    if latent_dim < 2:
+        raise ValueError(f"latent_dim must be at least 2, got {latent_dim}")
+    if mixing_layers < 1:
+        raise ValueError(f"mixing_layers must be at least 1, got {mixing_layers}")
+    _check_space(space)
+    rng = np.random.default_rng(seed)
+    train_latents = sample_marginal(n_train, latent_dim, space, rng)
+    test_latents = sample_marginal(n_test, latent_dim, space, rng)
+    weights = mixing_weights(latent_dim, mixing_layers, mixing_seed)
+    latent_names = tuple(f"z{index + 1}" for index in range(latent_dim))
+    return Dataset(
+        name="vectors",
+        train_images=_observe(train_latents, weights),
+        train_labels=np.argmax(train_latents, axis=1).astype(np.int64),
+        test_images=_observe(test_latents, weights),
+        test_labels=np.argmax(test_latents, axis=1).astype(np.int64),
+        train_latents=train_latents.astype(np.float32),
+        test_latents=test_latents.astype(np.float32),
+        latent_names=latent_names,
+        class_names=tuple(f"{name} largest" for name in latent_names),
+        generator={
+            "kind": "vectors",
+            "space": space,
+            "latent_dim": latent_dim,
+            "mixing_layers": mixing_layers,
+            "mixing_seed": mixing_seed,
+        },
+    )
+
+
+def _check_space(space: str) -> None:
+    if space not in LATENT_SPACES:
+        raise ValueError(f"space must be one of {', '.join(LATENT_SPACES)}, got {space!r}")
+
+
+def _best_conditioned_matrix(dim: int, n_candidates: int, rng: np.random.Generator) -> np.ndarray:
+    candidates = rng.uniform(-1.0, 1.0, size=(n_candidates, dim, dim))
+    candidates /= np.linalg.norm(candidates, axis=1, keepdims=True)
+    return candidates[np.argmin(np.linalg.cond(candidates))]
+
+
+def _observe(latents: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    return mix(latents, weights).astype(np.float32)

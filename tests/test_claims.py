@@ -278,6 +278,10 @@ def test_latent_view_claims_on_planted_effects():
         assert set(tangent["verdict"]) == {expected}
         k4 = claims[claims["claim"] == "K4"]
         assert k4["estimate"].to_numpy() == pytest.approx([0.9 - 1 / 5] * 2)
+        assert list(k4["resampled_latents"]) == sorted(CHOICES)
+        k5 = claims[claims["claim"] == "K5"]  # resampled −drop against shared +drop
+        assert len(k5) == 4 and set(k5["verdict"]) == {expected}
+        assert k5["estimate"].to_numpy() == pytest.approx(-2 * drop, abs=0.03)
 
 
 def test_k1_estimate_is_the_mean_over_seeds_of_the_resampled_minus_shared_gap():
@@ -309,6 +313,7 @@ def test_vectors_claim_compares_matched_with_mismatched_latents_seed_by_seed():
     design["dataset_spaces"] = {"vectors": "sphere", "vectors_box": "box"}
     claims = claim_rows({"metrics": metrics}, design, OPTIONS)
     z1 = claims[claims["claim"] == "Z1"].iloc[0]
+    assert z1["dataset"] == "vectors − vectors_box"
     means = metrics.groupby(["dataset", "seed"])["value"].mean()
     gaps = [means["vectors", seed] - means["vectors_box", seed] for seed in SEEDS]
     assert z1["estimate"] == pytest.approx(np.mean(gaps))

@@ -163,19 +163,21 @@ def geometry_claims(geometry: pd.DataFrame) -> Iterator[tuple[Claim, callable, l
 
 
 CONTROL_CLAIMS = {
-    "K1": "The projector output recovers {latent} less when the views resample it ({choice}) "
-    "than when they share it: held-out linear R², resampled − shared",
-    "K2": "The projector shrinks the tangent of {latent}, which the views resample ({choice}): "
+    "K1": "The projector output recovers {latent} less when the views resample it than when "
+    "they share it: held-out linear R², resampled − shared",
+    "K2": "The projector shrinks the tangent of {latent}, which the views resample: "
     "ρ − ρ(random direction in the data span)",
-    "K3": "The projector keeps the tangent of {latent}, which the views share ({choice}): "
+    "K3": "The projector keeps the tangent of {latent}, which the views share: "
     "ρ − ρ(random direction in the data span)",
-    "K4": "The projector output keeps the class under latent views ({choice}): linear-probe "
-    "accuracy − chance (1/{classes})",
-    "Z1": "InfoNCE on sphere latents at the matched temperature ({matched}) recovers the latents "
-    "better than on box latents, which the spherical loss does not match ({mismatched}): "
-    "encoder linear R², mean over latents, matched − mismatched",
+    "K4": "The projector output keeps the class under latent views: linear-probe accuracy − "
+    "chance (1/{classes})",
+    "K5": "The projector keeps the tangent of {latent} less when the views resample it than "
+    "when they share it: ρ − ρ(random direction in the data span), resampled − shared",
+    "Z1": "InfoNCE on sphere latents at the matched temperature recovers the latents better "
+    "than on box latents, which the spherical loss does not match: encoder linear R², mean "
+    "over latents, matched − mismatched",
 }
-DIRECTIONS = {"K1": -1, "K2": -1, "K3": +1, "K4": +1, "Z1": +1}
+DIRECTIONS = {"K1": -1, "K2": -1, "K3": +1, "K4": +1, "K5": -1, "Z1": +1}
 
 
 def control_claim(claim: str, **words) -> Claim:
@@ -187,53 +189,58 @@ def seed_values(table: pd.DataFrame, **match) -> dict[tuple, np.ndarray]:
     return with_resamples(run_values(table, **match), None)
 
 
+def resampled_minus_shared(table: pd.DataFrame, choice: str, latent: str, **match):
+    """The effect: per seed, a value of the runs whose views resample ``latent`` (``choice``)
+    minus its mean over the choices that share it; None if every choice resamples it."""
+    choices = sorted(table["resampled_latents"].unique())
+    shared = [c for c in choices if latent not in c.split("-")]
+    if not shared:
+        return None
+    own = seed_values(table[table["resampled_latents"] == choice], **match)
+    others = [seed_values(table[table["resampled_latents"] == c], **match) for c in shared]
+    baseline = {key: np.mean([values[key] for values in others], axis=0) for key in own}
+    return strength_mean(difference(own, baseline), strengths_of(own))
+
+
 def latent_view_claims(
     metrics: pd.DataFrame, geometry: pd.DataFrame | None
-) -> Iterator[tuple[Claim, callable, list]]:
-    """(claim, effect, seeds) of K1–K4 for one group of latent-view runs on shapes, whose
-    ``resampled_latents`` column names each run's resampled latents (joined by "-")."""
+) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of K1–K5 for one group of latent-view runs on
+    shapes, whose ``resampled_latents`` column names each run's resampled latents (joined by
+    "-"); the description names the choice."""
     seeds = sorted(metrics["seed"].unique())
-    choices = sorted(metrics["resampled_latents"].unique())
     projector = metrics[metrics["layer"] == "projector"]
-    for choice in choices:
-        resampled = choice.split("-")
-        runs = projector[projector["resampled_latents"] == choice]
-        words = {"choice": f"resampled: {', '.join(resampled)}"}
+    for choice in sorted(metrics["resampled_latents"].unique()):
+        resampled, where = choice.split("-"), {"resampled_latents": choice}
         for latent in resampled:
-            r2 = seed_values(runs, metric=f"latent_r2_{latent}")
-            shared = [c for c in choices if latent not in c.split("-")]
-            if shared:
-                others = [
-                    seed_values(
-                        projector[projector["resampled_latents"] == c],
-                        metric=f"latent_r2_{latent}",
-                    )
-                    for c in shared
-                ]
-                baseline = {k: np.mean([o[k] for o in others], axis=0) for k in r2}
-                effect = strength_mean(difference(r2, baseline), strengths_of(r2))
-                yield control_claim("K1", latent=latent, **words), effect, seeds
-        accuracy = seed_values(runs, metric="probe_acc")
-        chance = {k: np.array([1 / len(SHAPE_CLASSES)]) for k in accuracy}
+            effect = resampled_minus_shared(projector, choice, latent, metric=f"latent_r2_{latent}")
+            if effect is not None:
+                yield control_claim("K1", latent=latent), effect, seeds, where
+        accuracy = seed_values(
+            projector[projector["resampled_latents"] == choice], metric="probe_acc"
+        )
+        chance = {key: np.array([1 / len(SHAPE_CLASSES)]) for key in accuracy}
         effect = strength_mean(difference(accuracy, chance), strengths_of(accuracy))
-        yield control_claim("K4", classes=len(SHAPE_CLASSES), **words), effect, seeds
+        yield control_claim("K4", classes=len(SHAPE_CLASSES)), effect, seeds, where
         if geometry is None:
             continue
-        tangents = geometry[geometry["resampled_latents"] == choice]
         for latent in STYLE_LATENTS:
-            excess = seed_values(
-                tangents, family=latent_family(latent), metric="sensitivity_minus_random_span"
-            )
+            tangent = {"family": latent_family(latent), "metric": "sensitivity_minus_random_span"}
+            excess = seed_values(geometry[geometry["resampled_latents"] == choice], **tangent)
             claim = "K2" if latent in resampled else "K3"
             effect = strength_mean(excess, strengths_of(excess))
-            yield control_claim(claim, latent=latent, **words), effect, seeds
+            yield control_claim(claim, latent=latent), effect, seeds, where
+            if latent in resampled:
+                effect = resampled_minus_shared(geometry, choice, latent, **tangent)
+                if effect is not None:
+                    yield control_claim("K5", latent=latent), effect, seeds, where
 
 
 def vectors_claims(
     metrics: pd.DataFrame, spaces: dict[str, str]
-) -> Iterator[tuple[Claim, callable, list]]:
-    """(claim, effect, seeds) of Z1 for one group's runs on vectors datasets: each sphere
-    dataset against each box dataset (``spaces``: dataset → its latent space)."""
+) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of Z1 for one group's runs on vectors datasets:
+    each sphere dataset against each box dataset (``spaces``: dataset → its latent space)."""
     seeds = sorted(metrics["seed"].unique())
     encoder = metrics[(metrics["layer"] == "encoder") & metrics["metric"].str.match(r"latent_r2_z")]
     mean_r2 = encoder.groupby(["dataset", "seed", "strength"], as_index=False)["value"].mean()
@@ -243,8 +250,8 @@ def vectors_claims(
             effect = difference(
                 seed_values(mean_r2, dataset=matched), seed_values(mean_r2, dataset=mismatched)
             )
-            words = {"matched": matched, "mismatched": mismatched}
-            yield control_claim("Z1", **words), strength_mean(effect, strengths_of(effect)), seeds
+            where = {"dataset": f"{matched} − {mismatched}"}
+            yield control_claim("Z1"), strength_mean(effect, strengths_of(effect)), seeds, where
 
 
 def strengths_of(values: dict[tuple, np.ndarray]) -> list[float]:
@@ -349,14 +356,14 @@ def claim_rows(
         by_group = [g for g in groups if g != "resampled_latents"]
         for group, group_metrics in grouped(metrics.dropna(subset="resampled_latents"), by_group):
             group_geometry = None if geometry is None else select(geometry, group)
-            for claim, effect, seeds in latent_view_claims(group_metrics, group_geometry):
-                add(group, claim, effect, seeds)
+            for claim, effect, seeds, where in latent_view_claims(group_metrics, group_geometry):
+                add(group, claim, effect, seeds, where)
     spaces = design.get("dataset_spaces", {})
     if spaces:
         by_group = [g for g in groups if g != "dataset"]
         for group, group_metrics in grouped(metrics[metrics["dataset"].isin(spaces)], by_group):
-            for claim, effect, seeds in vectors_claims(group_metrics, spaces):
-                add(group, claim, effect, seeds)
+            for claim, effect, seeds, where in vectors_claims(group_metrics, spaces):
+                add(group, claim, effect, seeds, where)
     if "similarity" in tables:
         similarity = tables["similarity"]
         for key, pairs in similarity.groupby([f"{g}_a" for g in groups], sort=True):

@@ -46,7 +46,8 @@ def matmul_peak(dtype: torch.dtype, repeats: int = 5) -> float:
 
 def training_step(parts, batch: torch.Tensor, precision: str) -> torch.Tensor:
     model, augment, loss_fn, optimizer = parts
-    return train.training_step(model, batch, augment, loss_fn, optimizer, precision)
+    views = augment(batch), augment(batch)
+    return train.training_step(model, views, loss_fn, optimizer, precision)
 
 
 def step_inputs(settings: dict, threads: int) -> tuple:

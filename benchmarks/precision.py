@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
 from sslgeom.train import AUTOCAST_DTYPES, pretrain  # noqa: E402
+from sslgeom.views import AugmentedViews  # noqa: E402
 
 PRECISIONS = list(AUTOCAST_DTYPES)
 N_TRAIN = 4000
@@ -33,8 +34,7 @@ def train_losses(settings: dict, images: torch.Tensor, precision: str) -> tuple[
     with tempfile.TemporaryDirectory() as folder:
         history, _ = pretrain(
             model=model,
-            images=images,
-            augment=augment,
+            sampler=AugmentedViews(images, augment),
             loss_fn=loss_fn,
             optimizer=optimizer,
             epochs=settings["epochs"],

@@ -20,14 +20,20 @@ REPO = Path(__file__).resolve().parents[1]
 STRENGTH = 0.5
 
 
+def config_runs(config_file: Path) -> dict[str, dict[str, dict]]:
+    """experiment → run id → settings of a config file, validated and filled with the schema
+    defaults like the pipeline does."""
+    config = yaml.safe_load(Path(config_file).read_text())
+    return validate_config(config, REPO / "workflow" / "schemas")
+
+
 def default_run_settings() -> dict:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    runs = validate_config(config, REPO / "workflow" / "schemas")
-    for experiment in runs.values():
+    """The settings of config.yaml's first shapes run, at strength ``STRENGTH``."""
+    for experiment in config_runs(REPO / "config.yaml").values():
         for settings in experiment.values():
-            if settings["dataset"] == "shapes" and settings["strength"] == STRENGTH:
-                return settings
-    raise LookupError(f"config.yaml has no shapes run at strength {STRENGTH}")
+            if settings["dataset"] == "shapes":
+                return settings | {"strength": STRENGTH}
+    raise LookupError("config.yaml has no shapes run")
 
 
 def training_images(n_images: int) -> torch.Tensor:
@@ -35,14 +41,14 @@ def training_images(n_images: int) -> torch.Tensor:
     return torch.from_numpy(make_shapes(n_images, 1, seed=0).train_images)
 
 
-def training_parts(settings: dict, channels_last: bool):
-    """(model, augmentation, loss, optimizer) of one run; the model fp32, channels-last as the
-    pipeline builds it, or NCHW."""
+def training_parts(settings: dict, channels_last: bool, image_size: int = 32, device: str = "cpu"):
+    """(model, augmentation, loss, optimizer) of one run on RGB images of ``image_size``²,
+    on ``device``; the model fp32, channels-last as the pipeline builds it, or NCHW."""
     torch.manual_seed(settings["seed"])
-    model = model_from_settings(settings, in_channels=3)
+    model = model_from_settings(settings, (image_size, image_size, 3)).to(device)
     if not channels_last:
         model = model.to(memory_format=torch.contiguous_format)
-    augment = StrengthAugmentation(settings["strength"], (32, 32))
+    augment = StrengthAugmentation(settings["strength"], (image_size, image_size))
     loss = loss_from_settings(settings["method"], settings)
     optimizer = build_optimizer(
         settings["optimizer"], model.parameters(), settings["lr"], settings["weight_decay"]

@@ -29,6 +29,7 @@ from training_setup import default_run_settings, training_images, training_parts
 
 from sslgeom.augment import StrengthAugmentation, to_float_images  # noqa: E402
 from sslgeom.train import train_epoch  # noqa: E402
+from sslgeom.views import AugmentedViews  # noqa: E402
 
 
 class AugmentedPairs(Dataset):
@@ -73,7 +74,8 @@ def project_epoch(images, settings) -> float:
     model, augment, loss_fn, optimizer = training_parts(settings, channels_last=True)
     batch_size = settings["batch_size"]
     started = time.perf_counter()
-    train_epoch(model, images, augment, loss_fn, optimizer, lambda _: settings["lr"], 0, batch_size)
+    sampler = AugmentedViews(images, augment)
+    train_epoch(model, sampler, loss_fn, optimizer, lambda _: settings["lr"], 0, batch_size)
     return 2 * (len(images) // batch_size) * batch_size / (time.perf_counter() - started)
 
 

@@ -18,7 +18,13 @@ from sslgeom.data.shapes import make_shapes
 from sslgeom.losses import nt_xent
 from sslgeom.models import build_model
 from sslgeom.runs import embed_run, model_from_settings, pretrain_run
-from sslgeom.train import build_optimizer, learning_rate, pretrain, save_atomically
+from sslgeom.train import (
+    build_optimizer,
+    learning_rate,
+    pretrain,
+    save_atomically,
+    training_step,
+)
 from sslgeom.views import AugmentedViews
 
 torch.set_num_threads(1)
@@ -233,6 +239,39 @@ def test_nan_loss_raises_naming_the_epoch(tmp_path):
 
     with pytest.raises(FloatingPointError, match="diverged in epoch 2"):
         train(tmp_path / "checkpoint.pt", loss_fn=nan_in_second_epoch)
+
+
+def test_nan_loss_names_the_first_batch_whose_loss_is_not_finite(tmp_path):
+    calls = []
+
+    def nan_from_second_batch_of_second_epoch(z1, z2):
+        calls.append(None)
+        loss = simclr_loss(z1, z2)
+        batches_per_epoch = len(IMAGES) // BATCH
+        return loss * float("nan") if len(calls) >= batches_per_epoch + 2 else loss
+
+    with pytest.raises(FloatingPointError, match="epoch 2: loss is nan at batch 1$"):
+        train(tmp_path / "checkpoint.pt", loss_fn=nan_from_second_batch_of_second_epoch)
+
+
+def test_training_step_reads_nothing_back_from_the_device(monkeypatch):
+    """On a GPU a read of a tensor's value waits for the step's work; the step makes none."""
+    model = initial_model()
+    optimizer = build_optimizer("sgd", model.parameters(), lr=BASE_LR, weight_decay=1e-4)
+    views = AugmentedViews(IMAGES, StrengthAugmentation(1.0, (16, 16))).pair(torch.arange(BATCH))
+    reads = []
+    for method in ("__bool__", "__float__", "__int__", "item", "tolist", "numpy"):
+        original = getattr(torch.Tensor, method)
+
+        def recording(self, *args, _original=original, _method=method):
+            reads.append(_method)
+            return _original(self, *args)
+
+        monkeypatch.setattr(torch.Tensor, method, recording)
+    loss = training_step(model, views, simclr_loss, optimizer)
+    monkeypatch.undo()
+    assert reads == []
+    assert torch.isfinite(loss)
 
 
 def test_batch_larger_than_data_raises(tmp_path):

@@ -18,6 +18,7 @@ rule pretrain:
     params:
         settings=run_settings,
         device=config["compute"]["device"],
+        deterministic=config["compute"]["deterministic"],
         checkpoint=lambda wildcards: f"results/{wildcards.exp}/runs/{wildcards.run}/checkpoint.pt",
     script:
         "../scripts/pretrain.py"

@@ -15,4 +15,5 @@ with redirect_output_to(snakemake.log[0]):
         checkpoint_path=Path(snakemake.params.checkpoint),
         device_name=snakemake.params.device,
         threads=snakemake.threads,
+        deterministic=snakemake.params.deterministic,
     )

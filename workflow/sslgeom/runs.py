@@ -7,7 +7,7 @@ import torch
 
 from sslgeom.artifacts import save_npz_atomically, write_rows
 from sslgeom.data import load_dataset
-from sslgeom.device import resolve_device
+from sslgeom.device import configure_kernels, resolve_device
 from sslgeom.embed import embed_split, embed_views
 from sslgeom.losses import loss_from_settings
 from sslgeom.models import SSLModel, build_model, scale_weights
@@ -49,9 +49,14 @@ def pretrain_run(
     checkpoint_path: Path,
     device_name: str,
     threads: int,
+    deterministic: bool = False,
 ) -> None:
+    """Train one run into ``model_path`` and ``train_log_path``, resuming from
+    ``checkpoint_path`` (deleted at the end); ``deterministic``: see
+    :func:`sslgeom.device.configure_kernels`."""
     torch.set_num_threads(threads)
     device = resolve_device(device_name)
+    configure_kernels(device, deterministic)
     dataset = load_dataset(dataset_path)
     torch.manual_seed(settings["seed"])
     subset = training_subset(len(dataset.train_images), settings["train_size"])

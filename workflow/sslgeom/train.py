@@ -3,7 +3,8 @@
 A checkpoint holds the model, optimizer and RNG state at the end of an epoch,
 the per-epoch history and a fingerprint of the settings, so a job killed at
 any point restarts from its last finished epoch and ends with the same weights
-as an uninterrupted run (on the same machine and thread count).
+as an uninterrupted run (on the same machine and thread count; on a GPU, with deterministic
+kernels: :func:`sslgeom.device.configure_kernels`).
 """
 
 import hashlib
@@ -98,8 +99,9 @@ def training_step(
     each a view of example i); the loss.
 
     With ``precision="bf16"`` the model's forward pass runs under bf16 autocast; the loss, the
-    gradients' accumulation into the fp32 weights and the optimizer step stay in fp32. A loss
-    that is not finite raises FloatingPointError before any weight changes.
+    gradients' accumulation into the fp32 weights and the optimizer step stay in fp32. Nothing
+    is read back to the host (no check of the loss either, which on a GPU would wait for the
+    step to finish): :func:`train_epoch` checks the losses once per epoch.
     """
     if precision not in AUTOCAST_DTYPES:
         raise ValueError(f"unknown precision {precision!r}; known: {sorted(AUTOCAST_DTYPES)}")
@@ -108,8 +110,6 @@ def training_step(
     with torch.autocast(both.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
         z = model(both)
     loss = loss_fn(*z.float().chunk(2))
-    if not torch.isfinite(loss):
-        raise FloatingPointError(f"loss is {loss.item()}")
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -128,21 +128,35 @@ def train_epoch(
     n_batches: int | None = None,
 ) -> float:
     """One pass over the sampler's examples in shuffled full batches of
-    :func:`training_step`, stopped after ``n_batches`` batches if given; the mean loss."""
+    :func:`training_step`, stopped after ``n_batches`` batches if given; the mean loss.
+
+    The losses stay on the sampler's device until the epoch ends, when their sum is read once;
+    if a loss was not finite, FloatingPointError names the first such batch (the steps after it
+    have run too, so the model is then unusable).
+    """
     model.train()
     order = torch.randperm(len(sampler)).to(sampler.device)
     if n_batches is None:
         n_batches = len(sampler) // batch_size
     total = torch.zeros((), device=sampler.device)
+    losses = []
     for index in range(n_batches):
         for group in optimizer.param_groups:
             group["lr"] = lr_of_step(first_step + index)
         views = sampler.pair(order[index * batch_size : (index + 1) * batch_size])
-        try:
-            total += training_step(model, views, loss_fn, optimizer, precision)
-        except FloatingPointError as err:
-            raise FloatingPointError(f"{err} at batch {index}") from err
-    return total.item() / n_batches
+        losses.append(training_step(model, views, loss_fn, optimizer, precision))
+        total += losses[-1]
+    mean = total.item() / n_batches
+    if not math.isfinite(mean):
+        raise FloatingPointError(first_nonfinite_loss(losses))
+    return mean
+
+
+def first_nonfinite_loss(losses: list[Tensor]) -> str:
+    """Which of the steps' losses (scalars) is the first that is not finite, and its value."""
+    stacked = torch.stack(losses)
+    index = int(torch.nonzero(~torch.isfinite(stacked))[0])
+    return f"loss is {stacked[index].item()} at batch {index}"
 
 
 def weights_copy(model: nn.Module) -> dict:

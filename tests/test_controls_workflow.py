@@ -60,7 +60,7 @@ def test_vector_runs_recover_latents_and_compare_sphere_with_box(workdir):
     assert {f"latent_r2_z{i}" for i in range(1, 5)} | {"mcc"} <= set(encoder["metric"])
     claims = pd.read_csv(results / "claims.csv")
     assert list(claims["claim"]) == ["Z1"]
-    assert "vectors" in claims["statement"].iloc[0]
+    assert claims["dataset"].iloc[0] == "vectors − vectors_box"
     assert (results / "figures" / "controls_latent_recovery.png").stat().st_size > 0
 
 

@@ -107,6 +107,11 @@ def with_resamples(observed: dict, resamples: dict | None) -> dict[tuple, np.nda
     return {key: np.concatenate([[value], resamples[key]]) for key, value in observed.items()}
 
 
+def seed_values(table: pd.DataFrame, **match) -> dict[tuple, np.ndarray]:
+    """(seed, strength) → [value] of the rows matching ``match``, as the effects read them."""
+    return with_resamples(run_values(table, **match), None)
+
+
 def difference(first: dict, second: dict) -> dict:
     """first − second, key by key (the keys of ``first``)."""
     return {key: first[key] - second[key] for key in first}
@@ -146,7 +151,7 @@ def geometry_claims(geometry: pd.DataFrame) -> Iterator[tuple[Claim, callable, l
     """(claim, effect, seeds) of G1, G2 for one group's geometry rows (seed-level only)."""
 
     def values(family: str, metric: str) -> dict:
-        return with_resamples(run_values(geometry, family=family, metric=metric), None)
+        return seed_values(geometry, family=family, metric=metric)
 
     seeds = sorted(geometry["seed"].unique())
     data_angle = values("data", "angle_minus_random_span")
@@ -182,11 +187,6 @@ DIRECTIONS = {"K1": -1, "K2": -1, "K3": +1, "K4": +1, "K5": -1, "Z1": +1}
 
 def control_claim(claim: str, **words) -> Claim:
     return Claim(claim, CONTROL_CLAIMS[claim].format(**words), DIRECTIONS[claim])
-
-
-def seed_values(table: pd.DataFrame, **match) -> dict[tuple, np.ndarray]:
-    """(seed, strength) → [value] of the rows matching ``match``, as the effects read them."""
-    return with_resamples(run_values(table, **match), None)
 
 
 def resampled_minus_shared(table: pd.DataFrame, choice: str, latent: str, **match):

@@ -138,15 +138,13 @@ def train_epoch(
     order = torch.randperm(len(sampler)).to(sampler.device)
     if n_batches is None:
         n_batches = len(sampler) // batch_size
-    total = torch.zeros((), device=sampler.device)
     losses = []
     for index in range(n_batches):
         for group in optimizer.param_groups:
             group["lr"] = lr_of_step(first_step + index)
         views = sampler.pair(order[index * batch_size : (index + 1) * batch_size])
         losses.append(training_step(model, views, loss_fn, optimizer, precision))
-        total += losses[-1]
-    mean = total.item() / n_batches
+    mean = sum(losses).item() / n_batches  # summed in step order, on the device
     if not math.isfinite(mean):
         raise FloatingPointError(first_nonfinite_loss(losses))
     return mean

@@ -105,12 +105,11 @@ def view_sampler(
     """The run's sampler over ``inputs`` (stored rows of ``dataset``) and their ``latents``,
     on ``device``; image augmentation at ``strength`` (default: the run's)."""
     strength = settings["strength"] if strength is None else strength
-    if settings["views"] == "augmentation":
-        augment = StrengthAugmentation(strength, tuple(inputs.shape[1:3]))
-        return AugmentedViews(torch.from_numpy(inputs).to(device), augment)
     augment = _identity
-    if strength > 0:
+    if settings["views"] == "augmentation" or strength > 0:
         augment = StrengthAugmentation(strength, tuple(inputs.shape[1:3]))
+    if settings["views"] == "augmentation":
+        return AugmentedViews(torch.from_numpy(inputs).to(device), augment)
     if latents is None or not dataset.generator:
         raise ValueError(
             f"latent views need a dataset with latents and a known generative process; "

@@ -20,9 +20,12 @@ from sslgeom.data.shapes import LATENT_NAMES
 from sslgeom.figure_tables import CLASS_ACCURACY
 from sslgeom.plots.style import (
     draw_reference_line,
-    iter_panels,
+    facet_columns,
     make_panel_grid,
     no_data_figure,
+    panel_keys,
+    panel_label,
+    select_panel,
     sort_layers,
     wrap_columns,
 )
@@ -47,12 +50,26 @@ def sort_quantities(quantities: Iterable[str]) -> list[str]:
     return sorted(set(quantities), key=quantity_rank)
 
 
-def setting_label(label: str) -> str:
-    """A panel's facet label without what every control shares, the resampled latents as a
-    list: ``shapes · simclr · resampled_latents = pos_x-pos_y`` → ``resampled: pos_x, pos_y``."""
-    parts = [part for part in label.split(" · ") if part not in ("simclr", "shapes")]
-    named = [p.replace("resampled_latents = ", "resampled: ").replace("-", ", ") for p in parts]
-    return " · ".join(named) or label or "all runs"
+def setting_title(columns: Sequence[str], key: tuple) -> str:
+    """A panel's title from the factors that differ between settings, the resampled latents
+    as a list: ``resampled: pos_x, pos_y``."""
+    parts = [
+        f"resampled: {', '.join(str(value).split('-'))}"
+        if column == "resampled_latents"
+        else panel_label([column], (value,))
+        for column, value in zip(columns, key, strict=True)
+    ]
+    return " · ".join(parts) or "all runs"
+
+
+def setting_panels(table: pd.DataFrame, factors: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
+    """(title, rows) of each setting: facets of the factors whose values differ in ``table``
+    (what every control shares, such as its method, is left out of the titles)."""
+    columns = [c for c in facet_columns(table, factors) if table[c].nunique(dropna=False) > 1]
+    return [
+        (setting_title(columns, key), select_panel(table, columns, key))
+        for key in panel_keys(table, columns)
+    ]
 
 
 def plot_controls_latent_recovery(recovery: pd.DataFrame, factors: Sequence[str]) -> Figure:
@@ -61,7 +78,7 @@ def plot_controls_latent_recovery(recovery: pd.DataFrame, factors: Sequence[str]
     title = "Known-answer control: what each layer recovers of the generating latents"
     if recovery.empty:
         return no_data_figure(title)
-    panels = list(iter_panels(recovery, factors))
+    panels = setting_panels(recovery, factors)
     n_rows = len(sort_quantities(recovery["quantity"]))
     fig, axes = make_panel_grid(len(panels), wrap_columns(len(panels)))
     fig.set_figheight(max(fig.get_figheight(), 0.32 * n_rows * np.ceil(len(panels) / 3) + 1.4))
@@ -86,7 +103,7 @@ def plot_controls_latent_recovery(recovery: pd.DataFrame, factors: Sequence[str]
                 tick.set_color(RESAMPLED_COLOUR)
         ax.set_xticks(range(len(layers)))
         ax.set_xticklabels(layers, fontsize=8, rotation=30)
-        ax.set_title(setting_label(label), fontsize=9)
+        ax.set_title(label, fontsize=9)
     fig.colorbar(image, ax=axes, shrink=0.6, label="accuracy or R² (colour from 0)")
     subtitle = "class: linear-probe accuracy; latents: held-out linear R²; mean ± std over seeds"
     if recovery["resampled"].astype(bool).any():
@@ -102,7 +119,7 @@ def plot_controls_tangent_sensitivity(table: pd.DataFrame, factors: Sequence[str
     shown = table[table["metric"] == "sensitivity_minus_random_span"]
     if shown.empty:
         return no_data_figure(title)
-    panels = list(iter_panels(shown, factors))
+    panels = setting_panels(shown, factors)
     fig, axes = make_panel_grid(len(panels), wrap_columns(len(panels)), sharey=True)
     for ax, (label, panel) in zip(axes, panels, strict=True):
         panel = panel.set_index("latent").loc[sort_quantities(panel["latent"])]
@@ -112,7 +129,7 @@ def plot_controls_tangent_sensitivity(table: pd.DataFrame, factors: Sequence[str
         draw_reference_line(ax, 0.0, "as kept as random directions in the data span")
         ax.set_xticks(positions)
         ax.set_xticklabels(panel.index, rotation=40, ha="right", fontsize=8)
-        ax.set_title(setting_label(label), fontsize=9)
+        ax.set_title(label, fontsize=9)
     axes[0].set_ylabel("ρ(latent) − ρ(random\ndirection in data span)")
     handles = [
         Patch(color=RESAMPLED_COLOUR, label="resampled by the views (theory: below 0, shrunk)"),

@@ -35,8 +35,8 @@ Parts (``--skip`` leaves some out):
    run's steps times the measured time per view at its image size, plus a checkpoint save per
    epoch), as configured and with ``precision: bf16``; embedding and analyses are not counted.
 4. breakdown: the step's parts timed alone: the augmentation of a batch's two views (as run,
-   and with the crop batched) and the model's training step on fixed views in fp32, bf16 and
-   compiled, with its share of the bf16 peak.
+   and each of its operations alone) and the model's training step on fixed views in fp32,
+   bf16 and compiled, with its share of the bf16 peak.
 
 ``--quick`` and ``--device cpu`` use small sizes; on the CPU the default experiment's model
 (config.yaml) replaces the paper model, so the projections are not the paper model's there.
@@ -45,7 +45,6 @@ the targets (3× the usual recipe, 40% of the bf16 peak) are reported, not check
 """
 
 import argparse
-import copy
 import csv
 import functools
 import json
@@ -60,7 +59,6 @@ import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import kornia.augmentation as K
 import numpy as np
 import torch
 import yaml
@@ -809,7 +807,7 @@ def step_seconds_at(settings: dict, shape: Shape, sizes: Sizes, device: torch.de
 
 def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
     """Where the project's step spends its time: the augmentation of a batch's two views (as
-    the pipeline runs it, and with the crop batched), and the model's training step on fixed
+    the pipeline runs it, and each of its operations alone), and the model's training step on fixed
     views in each precision, with its FLOPs over the bf16 matrix-product peak. Each the median
     of ``shape.steps`` calls, synchronised, after ``warmup_steps``."""
     configure_kernels(device, deterministic=False)
@@ -821,11 +819,11 @@ def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
         variant.name: ProjectTraining(settings, variant, shape, images) for variant in variants
     }
     sampler = trainings[PIPELINE_DEFAULT.name].sampler
-    batched = AugmentedViews(images, batched_crop(sampler.augment, settings["strength"], shape))
-    timings = {
-        "augmentation as run": median_seconds(lambda: sampler.pair(indices), sizes, device),
-        "augmentation, crop batched": median_seconds(lambda: batched.pair(indices), sizes, device),
-    }
+    timings = {"augmentation as run": median_seconds(lambda: sampler.pair(indices), sizes, device)}
+    both_views = torch.cat(sampler.pair(indices))
+    for op in sampler.augment.ops:
+        name = f"augmentation: {type(op).__name__} alone"
+        timings[name] = median_seconds(functools.partial(op, both_views), sizes, device)
     views = sampler.pair(indices)
     for name, training in trainings.items():
         step = functools.partial(
@@ -858,21 +856,6 @@ def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
         "step_flops": flops,
         "peak_fraction": fractions,
     }
-
-
-def batched_crop(augment: StrengthAugmentation, strength: float, shape: Shape):
-    """``augment`` with its random resized crop (sslgeom.augment's) made for the whole batch
-    by one warp (kornia's ``cropping_mode="resample"``) instead of a crop and a resize per
-    image."""
-    s, size = strength, (shape.image_size, shape.image_size)
-    batched = copy.deepcopy(augment)
-    batched.ops[0] = K.RandomResizedCrop(
-        size,
-        scale=(1 - 0.92 * s, 1.0),
-        ratio=((3 / 4) ** s, (4 / 3) ** s),
-        cropping_mode="resample",
-    )
-    return batched
 
 
 def median_seconds(call, sizes: Sizes, device: torch.device) -> float:
@@ -1002,29 +985,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check(device, sizes: Sizes, workdir: Path, json_path: Path | None, parts: list[str]) -> int:
-    """The ``parts`` of the check, one after the other; the exit status."""
+    """The ``parts`` of the check, one after the other; the exit status. ``json_path`` is
+    rewritten after each part, so that a run cut short keeps what it measured."""
     results, errors = {"device": describe(device), "torch": torch.__version__}, {}
     results |= {"sizes": asdict(sizes), "parts": parts, "errors": errors}
-    print(f"{results['device']}, torch {torch.__version__}, {sizes.model} model")
+    print(f"{results['device']}, torch {torch.__version__}, {sizes.model} model", flush=True)
     settings = run_settings(sizes.model)
-    if "fixture" in parts:
-        guarded(results, errors, "fixture", fixture_runs, device, sizes, workdir)
-    if "resume" in parts:
-        guarded(results, errors, "resume", resume_checks, device, sizes, workdir)
-    if "throughput" in parts:
-        guarded(results, errors, "throughput", measure_throughput, settings, sizes, device, workdir)
-    if "throughput" in results:
-        guarded(results, errors, "arithmetic", arithmetic, results["throughput"], sizes, device)
-        guarded(results, errors, "projection", projections, results["throughput"], sizes)
-    if "breakdown" in parts:
-        guarded(results, errors, "breakdown", step_breakdown, settings, sizes, device)
+    steps = {
+        "fixture": (fixture_runs, device, sizes, workdir),
+        "resume": (resume_checks, device, sizes, workdir),
+        "throughput": (measure_throughput, settings, sizes, device, workdir),
+        "breakdown": (step_breakdown, settings, sizes, device),
+    }
+    for part in parts:
+        guarded(results, errors, part, *steps[part])
+        if part == "throughput" and "throughput" in results:
+            guarded(results, errors, "arithmetic", arithmetic, results[part], sizes, device)
+            guarded(results, errors, "projection", projections, results[part], sizes)
+        save_results(results, json_path)
     results["checks"] = check_outcomes(results)
     results["targets"] = target_outcomes(results)
     print_summary(results)
+    save_results(results, json_path)
+    return 0 if all(results["checks"].values()) else 1
+
+
+def save_results(results: dict, json_path: Path | None) -> None:
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=2))
-    return 0 if all(results["checks"].values()) else 1
 
 
 def describe(device: torch.device) -> str:

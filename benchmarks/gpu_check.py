@@ -23,8 +23,8 @@ Parts (``--skip`` leaves some out):
    reported without it (cuDNN autotuning).
 3. throughput: views per second of training epochs of the paper model (configs/cifar10_paper.yaml:
    ResNet-18, 2048-2048-128 projector, SimCLR, AdamW, batch 512, 32×32 images, augmentation
-   strength 0.5): the project's ``train_epoch`` (uint8 images resident on the device, both views
-   augmented there in one batch, the loss read once per epoch) in fp32 and bf16 autocast,
+   strength 0.5): the project's ``train_epoch`` (uint8 images resident on the device, each view
+   augmented there as one batch, the loss read once per epoch) in fp32 and bf16 autocast,
    channels-last and NCHW, and compiled (``torch.compile``); against the usual recipe
    (torchvision ``transforms.v2`` on PIL images one at a time in a ``Dataset``, a DataLoader
    worker per core, pinned memory, fp32, NCHW, eager; where torchvision is missing, the same

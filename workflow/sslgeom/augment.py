@@ -30,7 +30,8 @@ def resized_crops(images: Tensor, boxes: Tensor, size: tuple[int, int]) -> Tenso
     top left (kornia's ``params["src"]``).
     """
     batch, channels, height, width = images.shape
-    boxes = boxes.to(device=images.device, dtype=torch.long)
+    # non-blocking: a copy from pageable memory would otherwise wait for all queued GPU work
+    boxes = boxes.long().to(images.device, non_blocking=True)
     x0, y0 = boxes[:, 0, 0:1], boxes[:, 0, 1:2]
     x1, y1 = boxes[:, 2, 0:1], boxes[:, 2, 1:2]  # inclusive bottom-right corner
     flat = images.reshape(batch, channels, height * width)

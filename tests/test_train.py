@@ -55,6 +55,9 @@ def pairwise(loss_fn) -> Callable[[torch.nn.Module], Method]:
     return lambda model: PairwiseLoss(loss_fn)
 
 
+SIMCLR = pairwise(simclr_loss)
+
+
 def byol_method(total_steps: int) -> Callable[[torch.nn.Module], Method]:
     """A method factory for ``train``: BYOL on ``initial_model``'s 8-d output, its target
     moving fast (τ_base 0.9) so that a wrong target state shows within a few steps."""
@@ -65,7 +68,7 @@ def train(
     checkpoint: Path,
     log=None,
     fingerprint: str = FINGERPRINT,
-    method=pairwise(simclr_loss),
+    method=SIMCLR,
     batch_size: int = BATCH,
     precision: str = "fp32",
     images: torch.Tensor = IMAGES,
@@ -296,9 +299,7 @@ def test_nan_loss_names_the_first_batch_whose_loss_is_not_finite(tmp_path):
         return loss * float("nan") if len(calls) >= batches_per_epoch + 2 else loss
 
     with pytest.raises(FloatingPointError, match="epoch 2: loss is nan at batch 1$"):
-        train(
-            tmp_path / "checkpoint.pt", method=pairwise(nan_from_second_batch_of_second_epoch)
-        )
+        train(tmp_path / "checkpoint.pt", method=pairwise(nan_from_second_batch_of_second_epoch))
 
 
 def test_training_step_reads_nothing_back_from_the_device(monkeypatch):

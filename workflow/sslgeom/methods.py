@@ -181,9 +181,7 @@ def method_from_settings(
     if method in LOSSES:
         built = PairwiseLoss(loss_from_settings(method, settings))
     elif method in PREDICTOR_METHODS:
-        predictor = Projector(
-            out_dim, PREDICTOR_DEPTH, predictor_width(method, settings), out_dim
-        )
+        predictor = Projector(out_dim, PREDICTOR_DEPTH, predictor_width(method, settings), out_dim)
         if method == "byol":
             built = BYOL(model, predictor, settings["byol_momentum"], total_steps)
         else:

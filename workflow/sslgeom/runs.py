@@ -12,7 +12,6 @@ from sslgeom.embed import embed_split, embed_views
 from sslgeom.methods import method_from_settings, trained_parameters
 from sslgeom.models import SSLModel, build_model, scale_weights
 from sslgeom.tangents import extract_tangents
-from sslgeom.training_length import training_length
 from sslgeom.train import (
     build_optimizer,
     pretrain,
@@ -20,6 +19,7 @@ from sslgeom.train import (
     settings_fingerprint,
     training_subset,
 )
+from sslgeom.training_length import training_length
 from sslgeom.views import view_sampler
 
 MODEL_SETTINGS = (

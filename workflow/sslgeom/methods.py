@@ -6,7 +6,8 @@ reference's classification head. None of these is a layer of the representation:
 analyses and the tangent geometry see the encoder and projector alone (``model.pt`` keeps the
 method's state apart, under ``"method"``). The training step calls :meth:`Method.outputs`
 under its autocast, :meth:`Method.loss` in fp32 and, after the optimizer's step,
-:meth:`Method.after_step`; ``METHODS`` maps the config's ``method`` to the builder.
+:meth:`Method.after_step`. ``METHODS`` names the config's choices of ``method``;
+:func:`method_from_settings` builds a run's.
 """
 
 import copy

@@ -596,7 +596,7 @@ class ProjectTraining:
     """One variant of the project's training: ``sslgeom.train.train_epoch`` on resident images."""
 
     def __init__(self, settings: dict, variant: Variant, shape: Shape, images: torch.Tensor):
-        model, augment, self.loss_fn, self.optimizer = training_parts(
+        model, augment, self.method, self.optimizer = training_parts(
             settings, variant.channels_last, shape.image_size, images.device.type
         )
         self.eager_model = model
@@ -611,7 +611,7 @@ class ProjectTraining:
         train_epoch(
             self.model,
             self.sampler,
-            self.loss_fn,
+            self.method,
             self.optimizer,
             lambda _: self.lr,
             0,
@@ -625,7 +625,7 @@ class ProjectTraining:
         """FLOPs of one fp32 training step: forward and backward of both views and the loss."""
         views = self.sampler.pair(torch.arange(self.batch, device=self.sampler.device))
         with FlopCounterMode(display=False) as counter:
-            training_step(self.eager_model, views, self.loss_fn, self.optimizer, "fp32")
+            training_step(self.eager_model, views, self.method, self.optimizer, "fp32")
         return counter.get_total_flops()
 
     def checkpoint_seconds(self, path: Path) -> float:
@@ -693,7 +693,7 @@ class UsualRecipe:
     """The usual recipe: per-image augmentation in DataLoader workers, fp32 NCHW eager."""
 
     def __init__(self, settings: dict, shape: Shape, device: torch.device, workers: int):
-        self.model, _, self.loss_fn, self.optimizer = training_parts(
+        self.model, _, self.method, self.optimizer = training_parts(
             settings, False, shape.image_size, device.type
         )
         host_images = random_images(
@@ -717,7 +717,7 @@ class UsualRecipe:
         started = time.perf_counter()
         for first, second in self.loader:
             both = torch.cat([first, second]).to(self.device, non_blocking=True)
-            loss = self.loss_fn(*self.model(both).chunk(2))
+            loss = self.method.loss_fn(*self.model(both).chunk(2))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -830,7 +830,7 @@ def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
             training_step,
             training.model,
             views,
-            training.loss_fn,
+            training.method,
             training.optimizer,
             training.precision,
         )

@@ -119,9 +119,21 @@ def latent_views_on(dataset: str, **settings):
 
 
 RUN_KEYS = (
-    "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
-    "encoder_stem_stride, encoder_width, epochs, init_scale, latent_concentration, lr,"
+    "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, byol_momentum, dataset, "
+    "encoder_blocks, encoder_stem_stride, encoder_width, epochs, init_scale, "
+    "latent_concentration, lr,"
 )
+
+
+def byol_with(**settings):
+    """A mutation that trains tiny's runs with BYOL and ``settings``."""
+
+    def mutate(config: dict) -> None:
+        config["experiments"]["tiny"]["settings"] |= {"method": "byol", **settings}
+
+    return mutate
+
+
 BAD_CONFIGS = {
     "unknown top-level key": (
         setting("experimentz", {}),
@@ -179,10 +191,6 @@ BAD_CONFIGS = {
         setting(f"{TINY}.grid.dataset", ["cifar"]),
         f"at {TINY}.grid.dataset[0]: 'cifar' is not declared under datasets; "
         "allowed: shapes, mnist5k",
-    ),
-    "unknown method": (
-        setting(f"{TINY}.settings.method", "byol"),
-        f"at {TINY}.settings.method: 'byol' is not allowed; allowed values: simclr",
     ),
     "negative epochs": (
         setting(f"{TINY}.settings.epochs", -1),
@@ -407,6 +415,24 @@ BAD_CONFIGS = {
         f"at {TINY}.settings.resampled_latents[1]: 'shape' is not allowed; allowed values: "
         "pos_x, pos_y, scale, rotation, object_hue, background_hue",
     ),
+    "predictor width for a method without a predictor": (
+        setting(f"{TINY}.settings.predictor_hidden_dim", 64),
+        f"at {TINY}.settings.predictor_hidden_dim: 64 has no effect: method 'simclr' has no "
+        "predictor (only byol and simsiam have); allowed: null here",
+    ),
+    "predictor width 0": (
+        byol_with(predictor_hidden_dim=0),
+        f"at {TINY}.settings.predictor_hidden_dim: 0 is out of range; allowed: value ≥ 1",
+    ),
+    "BYOL momentum above 1": (
+        byol_with(byol_momentum=1.5),
+        f"at {TINY}.settings.byol_momentum: 1.5 is out of range; allowed: 0 ≤ value ≤ 1",
+    ),
+    "unknown method": (
+        setting(f"{TINY}.settings.method", "moco"),
+        f"at {TINY}.settings.method: 'moco' is not allowed; allowed values: simclr, vicreg, "
+        "barlow, byol, simsiam, supervised",
+    ),
     "typo in a vectors dataset name": (
         setting("datasets.vectorz", {}),
         "at datasets: unknown key 'vectorz'; allowed keys: cifar10, cifar100, mnist5k, shapes, "
@@ -500,6 +526,14 @@ def test_the_vectors_and_latent_views_mutations_start_from_valid_configs(tiny):
     runs = validate_config(tiny, SCHEMAS)["tiny"]
     assert len(runs) == 2  # strengths 0 and 0.5, both on shapes
     assert all(run["resampled_latents"] == ["pos_x", "object_hue"] for run in runs.values())
+
+
+@pytest.mark.parametrize("method", ["byol", "simsiam"])
+def test_a_predictor_width_is_valid_for_the_methods_with_a_predictor(tiny, method):
+    tiny["experiments"]["tiny"]["settings"] |= {"method": method, "predictor_hidden_dim": 64}
+    runs = validate_config(tiny, SCHEMAS)["tiny"]
+    assert all(run["predictor_hidden_dim"] == 64 for run in runs.values())
+    assert all(run["byol_momentum"] == 0.996 for run in runs.values())
 
 
 def test_train_steps_without_epochs_and_an_untrained_snapshot_are_valid(tiny):

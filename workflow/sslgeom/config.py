@@ -30,6 +30,7 @@ from sslgeom.training_length import training_length
 
 CONFIG_SCHEMA = "config.schema.yaml"
 RUN_SCHEMA = "run.schema.yaml"
+PREDICTOR_METHODS = ("byol", "simsiam")
 TYPE_NAMES = {"array": "list", "object": "mapping"}
 LOWER_BOUNDS = {"minimum": "≥", "exclusiveMinimum": ">"}
 UPPER_BOUNDS = {"maximum": "≤", "exclusiveMaximum": "<"}
@@ -167,6 +168,7 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, datasets: dict)
         _check_epochs_or_train_steps(settings, epochs_written, origin)
         _check_dataset_declared(settings, datasets, origin)
         _check_views_and_backbone(settings, experiment["analyses"], origin)
+        _check_predictor(settings, origin)
         _check_batch_fits(settings, datasets, origin)
         _check_snapshots_before_end(settings, datasets, origin)
     return runs
@@ -318,6 +320,17 @@ def _check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOr
             origin.path_of("resampled_latents"),
             f"{resampled} has no effect: only latent views on shapes resample latents; "
             "allowed: [] here",
+        )
+
+
+def _check_predictor(settings: dict, origin: RunOrigin) -> None:
+    """Only BYOL and SimSiam have a predictor whose width can be set."""
+    width = settings["predictor_hidden_dim"]
+    if width is not None and settings["method"] not in PREDICTOR_METHODS:
+        raise _error_at(
+            origin.path_of("predictor_hidden_dim"),
+            f"{width} has no effect: method {settings['method']!r} has no predictor (only "
+            f"{' and '.join(PREDICTOR_METHODS)} have); allowed: null here",
         )
 
 

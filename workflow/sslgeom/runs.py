@@ -9,7 +9,7 @@ from sslgeom.artifacts import save_npz_atomically, write_rows
 from sslgeom.data import load_dataset
 from sslgeom.device import configure_kernels, resolve_device
 from sslgeom.embed import embed_split, embed_views
-from sslgeom.losses import loss_from_settings
+from sslgeom.methods import method_from_settings, trained_parameters
 from sslgeom.models import SSLModel, build_model, scale_weights
 from sslgeom.tangents import extract_tangents
 from sslgeom.train import (
@@ -19,6 +19,7 @@ from sslgeom.train import (
     settings_fingerprint,
     training_subset,
 )
+from sslgeom.training_length import training_length
 from sslgeom.views import view_sampler
 
 MODEL_SETTINGS = (
@@ -65,15 +66,24 @@ def pretrain_run(
     input_shape = dataset.train_images.shape[1:]
     model = model_from_settings(settings, input_shape).to(device)
     scale_weights(model, settings["init_scale"])
+    length = training_length(
+        len(sampler), settings["batch_size"], settings["epochs"], settings["train_steps"]
+    )
+    method = method_from_settings(
+        settings, model, dataset.train_labels[subset], dataset.num_classes, length.total_steps
+    )
     optimizer = build_optimizer(
-        settings["optimizer"], model.parameters(), settings["lr"], settings["weight_decay"]
+        settings["optimizer"],
+        trained_parameters(model, method),
+        settings["lr"],
+        settings["weight_decay"],
     )
     print(f"pretraining {run_name}: {settings} on {device} with {threads} thread(s)")
     try:
         history, snapshots = pretrain(
             model=model,
             sampler=sampler,
-            loss_fn=loss_from_settings(settings["method"], settings),
+            method=method,
             optimizer=optimizer,
             epochs=settings["epochs"],
             train_steps=settings["train_steps"],
@@ -93,6 +103,7 @@ def pretrain_run(
     save_atomically(
         {
             "model": model.state_dict(),
+            "method": method.state_dict(),
             "optimizer": optimizer.state_dict(),
             "epoch": history[-1]["epoch"],
             "settings": settings,

@@ -66,8 +66,8 @@ def main() -> None:
     run_steps = base["epochs"] * (N_TRAIN // batch_size)
     reference = statistics.median(seconds["resnet"])
     print(
-        f"batch {batch_size}, {args.threads} thread(s), median of {args.rounds}×{args.steps} steps; "
-        f"a default run is {run_steps} steps"
+        f"batch {batch_size}, {args.threads} thread(s), median of {args.rounds}×{args.steps} "
+        f"steps; a default run is {run_steps} steps"
     )
     for backbone, part in parts.items():
         median = statistics.median(seconds[backbone])

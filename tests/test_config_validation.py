@@ -107,6 +107,35 @@ def keeping_geometry_on_vectors(config: dict) -> None:
     del config["experiments"]["tiny"]["analyses"]  # the default, [geometry]
 
 
+def training_a_vit(dataset: str | None = None, **settings):
+    """A mutation that gives tiny's runs (on ``dataset`` only, if given) a ViT backbone with
+    ``settings``."""
+
+    def mutate(config: dict) -> None:
+        experiment = config["experiments"]["tiny"]
+        experiment["settings"] |= {"backbone": "vit", **settings}
+        if dataset is not None:
+            experiment["grid"]["dataset"] = [dataset]
+
+    return mutate
+
+
+def sweeping_vit_patch_size(sizes: list[int]):
+    def mutate(config: dict) -> None:
+        training_a_vit()(config)
+        config["experiments"]["tiny"]["grid"]["vit_patch_size"] = sizes
+
+    return mutate
+
+
+def training_a_vit_on_shapes_of_size(size: int):
+    def mutate(config: dict) -> None:
+        training_a_vit("shapes")(config)
+        config["datasets"]["shapes"]["size"] = size
+
+    return mutate
+
+
 def latent_views_on(dataset: str, **settings):
     """A mutation that gives tiny's runs latent views on ``dataset`` (and ``settings``)."""
 
@@ -379,11 +408,43 @@ BAD_CONFIGS = {
     ),
     "resnet on vectors": (
         training_on_vectors(backbone="resnet"),
-        f"at {TINY}.settings.backbone: 'resnet': a ResNet needs images; allowed: mlp",
+        f"at {TINY}.settings.backbone: 'resnet': vectors are not images; allowed: mlp",
     ),
     "resnet on vectors by default": (
         leaving_backbone_default_on_vectors,
-        f"at {TINY}.settings.backbone: 'resnet': a ResNet needs images; allowed: mlp",
+        f"at {TINY}.settings.backbone: 'resnet': vectors are not images; allowed: mlp",
+    ),
+    "vit on vectors": (
+        training_on_vectors(backbone="vit"),
+        f"at {TINY}.settings.backbone: 'vit': vectors are not images; allowed: mlp",
+    ),
+    "vit patch not dividing the shapes images": (
+        training_a_vit(vit_patch_size=5),
+        f"at {TINY}.settings.vit_patch_size: 5 does not divide the 32×32 images of shapes "
+        "(datasets.shapes.size); allowed: a divisor of 32 (1, 2, 4, 8, 16, 32)",
+    ),
+    "vit patch not dividing the mnist5k images": (
+        training_a_vit("mnist5k", vit_patch_size=6),
+        f"at {TINY}.settings.vit_patch_size: 6 does not divide the 32×32 images of mnist5k; "
+        "allowed: a divisor of 32 (1, 2, 4, 8, 16, 32)",
+    ),
+    "default vit patch on 28-pixel shapes": (
+        training_a_vit_on_shapes_of_size(28),
+        f"at {TINY}.settings.vit_patch_size: 8 does not divide the 28×28 images of shapes "
+        "(datasets.shapes.size); allowed: a divisor of 28 (1, 2, 4, 7, 14, 28)",
+    ),
+    "vit patch swept in the grid": (
+        sweeping_vit_patch_size([4, 3]),
+        f"at {TINY}.grid.vit_patch_size[1]: 3 does not divide the 32×32 images of shapes",
+    ),
+    "vit heads not dividing its width": (
+        training_a_vit(vit_width=48, vit_heads=5),
+        f"at {TINY}.settings.vit_heads: 5 heads do not divide vit_width (48); allowed: a "
+        "divisor of 48",
+    ),
+    "unknown vit pooling": (
+        training_a_vit(vit_pooling="max"),
+        f"at {TINY}.settings.vit_pooling: 'max' is not allowed; allowed values: mean, cls",
     ),
     "augmentation views of vectors": (
         training_on_vectors(views="augmentation"),
@@ -534,6 +595,26 @@ def test_a_predictor_width_is_valid_for_the_methods_with_a_predictor(tiny, metho
     runs = validate_config(tiny, SCHEMAS)["tiny"]
     assert all(run["predictor_hidden_dim"] == 64 for run in runs.values())
     assert all(run["byol_momentum"] == 0.996 for run in runs.values())
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        training_a_vit(),
+        training_a_vit("mnist5k", vit_patch_size=32, vit_heads=1, vit_pooling="cls"),
+        sweeping_vit_patch_size([4, 16]),
+        lambda config: (
+            training_a_vit_on_shapes_of_size(28)(config),
+            setting(f"{TINY}.settings.vit_patch_size", 7)(config),
+        ),
+        setting(f"{TINY}.settings.backbone", "mlp"),
+    ],
+    ids=["vit", "vit-one-patch-cls", "vit-patches-swept", "vit-28-pixels", "mlp-on-pixels"],
+)
+def test_vits_and_mlps_on_images_are_valid(tiny, mutate):
+    """The ViT and MLP mistakes above each break one thing of these valid configs."""
+    mutate(tiny)
+    assert validate_config(tiny, SCHEMAS)["tiny"]
 
 
 def test_train_steps_without_epochs_and_an_untrained_snapshot_are_valid(tiny):

@@ -1,6 +1,7 @@
 """VICReg, Barlow Twins, BYOL, SimSiam and the supervised reference through the whole DAG on a
 tiny config: each run trains with its own method at the references' settings, keeps the
-method's modules apart from the representation, and is analysed and drawn."""
+method's modules apart from the representation, and is analysed and drawn. In the same DAG,
+a ViT and an MLP on pixels are trained, embedded and measured by the tangent geometry."""
 
 import numpy as np
 import pandas as pd
@@ -8,7 +9,11 @@ import pytest
 import torch
 from conftest import CORE_METRICS, REPO, finished_workdir
 
-from sslgeom.runs import pretrain_run
+from sslgeom.data import load_dataset
+from sslgeom.geometry_run import TANGENT_ARRAYS
+from sslgeom.models import MLP, ViT
+from sslgeom.runs import load_model, pretrain_run
+from sslgeom.views import to_model_inputs
 
 CONFIG = REPO / "tests" / "fixtures" / "methods_config.yaml"
 METHODS = ["vicreg", "barlow", "byol", "simsiam", "supervised"]
@@ -108,3 +113,49 @@ def test_model_file_keeps_the_methods_modules_apart_from_the_representation(work
     assert not any(name.startswith(("predictor", "head", "target")) for name in state["model"])
     with np.load(run_folder(workdir, method) / "embeddings.npz") as embeddings:
         assert embeddings["layers"].tolist() == ["encoder", "proj1", "projector"]
+
+
+# --- backbones ---------------------------------------------------------------------------
+
+BACKBONE_RUNS = {"vit": "backbone~vit/seed~0", "mlp": "backbone~mlp/seed~0"}
+GEOMETRY_FAMILIES = {"jacobian", "augmentation", "data", "style", "content", "random"}
+
+
+def backbone_folder(workdir, backbone: str):
+    return workdir / "results" / "backbones" / "runs" / BACKBONE_RUNS[backbone]
+
+
+def test_every_backbone_is_analysed_with_its_geometry(workdir):
+    results = workdir / "results" / "backbones"
+    metrics = pd.read_csv(results / "metrics.csv")
+    geometry = pd.read_csv(results / "geometry.csv")
+    for backbone in BACKBONE_RUNS:
+        rows = metrics[metrics["backbone"] == backbone]
+        assert set(rows["layer"]) == {"encoder", "proj1", "projector"}, backbone
+        assert set(CORE_METRICS) <= set(rows["metric"]), backbone
+        assert rows["value"].notna().all(), backbone
+        measured = geometry[geometry["backbone"] == backbone]
+        assert set(measured["family"]) >= GEOMETRY_FAMILIES, backbone
+        assert np.isfinite(measured["value"]).all(), backbone
+    assert (results / "figures" / "tangent_angles.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize(("backbone", "encoder_type"), [("vit", ViT), ("mlp", MLP)])
+def test_each_backbone_run_embeds_and_differentiates_its_own_model(workdir, backbone, encoder_type):
+    """The stored encoder outputs are the saved model's on the test images, and the stored
+    Jacobians are autograd's of its projector at them (eval mode)."""
+    folder = backbone_folder(workdir, backbone)
+    model = load_model(str(folder / "model.pt"), torch.device("cpu"))
+    assert isinstance(model.encoder, encoder_type)
+    assert model.encoder.out_dim == 16  # vit_width and mlp_dims[-1] of the fixture
+    dataset = load_dataset(str(workdir / "results/data/shapes.npz"))
+    with np.load(folder / "embeddings.npz") as embeddings:
+        encoded = embeddings["test_encoder"]
+        jacobians = embeddings[TANGENT_ARRAYS["jacobians"]]
+    images = to_model_inputs(torch.from_numpy(dataset.test_images))
+    with torch.no_grad():
+        torch.testing.assert_close(model.encoder(images).numpy(), encoded)
+    assert jacobians.shape == (32, 16, 16)  # geometry.n_images × projector_out_dim × width
+    for row, jacobian in zip(encoded, jacobians[:4], strict=False):
+        expected = torch.autograd.functional.jacobian(model.projector, torch.from_numpy(row)[None])
+        torch.testing.assert_close(torch.from_numpy(jacobian), expected[0, :, 0])

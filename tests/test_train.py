@@ -74,6 +74,7 @@ def train(
     images: torch.Tensor = IMAGES,
     train_steps: int | None = None,
     snapshot_epochs: tuple[int, ...] = (),
+    backbone: str = "resnet",
 ):
     """A fresh seeded model, the method ``method(model)`` and an optimizer of both pretrained by
     ``pretrain``: (model, history, log lines).
@@ -87,7 +88,7 @@ def train(
         if log is not None:
             log(line)
 
-    model = initial_model()
+    model = initial_model(backbone)
     built = method(model)
     optimizer = build_optimizer(
         "sgd", trained_parameters(model, built), lr=BASE_LR, weight_decay=1e-4
@@ -111,7 +112,14 @@ def train(
     return model, history, lines
 
 
-def initial_model() -> torch.nn.Module:
+BACKBONE_SETTINGS = {
+    "resnet": {"encoder_width": 4, "encoder_blocks": [1, 1]},
+    "vit": {"vit_patch_size": 4, "vit_depth": 2, "vit_width": 8, "vit_heads": 2},
+    "mlp": {"mlp_dims": [32, 8]},
+}
+
+
+def initial_model(backbone: str = "resnet") -> torch.nn.Module:
     """The model ``train`` starts from: the same weights on every call."""
     torch.manual_seed(SEED)
     return build_model(
@@ -119,8 +127,8 @@ def initial_model() -> torch.nn.Module:
         projector_depth=2,
         projector_hidden_dim=16,
         projector_out_dim=8,
-        encoder_width=4,
-        encoder_blocks=[1, 1],
+        backbone=backbone,
+        **BACKBONE_SETTINGS[backbone],
     )
 
 
@@ -206,22 +214,25 @@ def test_pretrain_history_has_one_row_per_epoch(reference):
     assert history[-1]["lr"] < history[0]["lr"]
 
 
+@pytest.mark.parametrize("backbone", BACKBONE_SETTINGS)
 @pytest.mark.parametrize(
     ("train_steps", "steps_after_resume"),
     [(None, 2 + 2), (5, 2 + 1)],
     ids=["epochs", "train_steps-ending-in-a-cut-short-epoch"],
 )
-def test_interrupted_run_resumes_exactly(tmp_path, step_lrs, train_steps, steps_after_resume):
+def test_interrupted_run_resumes_exactly(
+    tmp_path, step_lrs, train_steps, steps_after_resume, backbone
+):
     reference_model, reference_history, _ = train(
-        tmp_path / "reference.pt", train_steps=train_steps
+        tmp_path / "reference.pt", train_steps=train_steps, backbone=backbone
     )
     checkpoint = tmp_path / "checkpoint.pt"
     with pytest.raises(Interrupted):
-        train(checkpoint, log=kill_at_epoch_two, train_steps=train_steps)
+        train(checkpoint, log=kill_at_epoch_two, train_steps=train_steps, backbone=backbone)
     assert torch.load(checkpoint, weights_only=False)["epoch"] == 1
 
     steps_before_resume = len(step_lrs)
-    model, history, lines = train(checkpoint, train_steps=train_steps)
+    model, history, lines = train(checkpoint, train_steps=train_steps, backbone=backbone)
     assert len(step_lrs) - steps_before_resume == steps_after_resume
     assert any(line.startswith(f"resuming from {checkpoint} after epoch 1/3") for line in lines)
     assert [line.split()[1] for line in lines if line.startswith("epoch")] == ["2/3", "3/3"]

@@ -23,7 +23,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
-from sslgeom.data import dataset_kind
+from sslgeom.data import cifar, dataset_kind, mnist, stl10
 from sslgeom.data.mnist import MNIST5K_IMAGES
 from sslgeom.experiments import experiment_runs, format_value, variants
 from sslgeom.training_length import training_length
@@ -72,6 +72,20 @@ def training_set_size(dataset: str, parameters: dict) -> int:
     if dataset == "mnist5k":
         return MNIST5K_IMAGES - parameters["n_test"]
     return parameters["n_train"]
+
+
+def image_size(dataset: str, parameters: dict) -> int | None:
+    """The side of the square images of ``dataset`` built with ``parameters`` (defaults
+    filled); None for vectors, which are not images."""
+    fixed = {
+        "mnist5k": mnist.IMAGE_SIZE,
+        "cifar10": cifar.IMAGE_SIZE,
+        "cifar100": cifar.IMAGE_SIZE,
+        "stl10": stl10.IMAGE_SIZE,
+    }
+    if dataset == "shapes":
+        return parameters["size"]
+    return fixed.get(dataset)
 
 
 def find_duplicate_keys(path: Path) -> list[str]:
@@ -169,6 +183,7 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, datasets: dict)
         _check_dataset_declared(settings, datasets, origin)
         _check_views_and_backbone(settings, experiment["analyses"], origin)
         _check_predictor(settings, origin)
+        _check_vit_fits(settings, datasets, origin)
         _check_batch_fits(settings, datasets, origin)
         _check_snapshots_before_end(settings, datasets, origin)
     return runs
@@ -291,7 +306,7 @@ def _check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOr
                 settings["strength"] != 0,
                 "vectors have no image augmentation; allowed: 0",
             ),
-            ("backbone", settings["backbone"] != "mlp", "a ResNet needs images; allowed: mlp"),
+            ("backbone", settings["backbone"] != "mlp", "vectors are not images; allowed: mlp"),
         ]
         for key, is_wrong, problem in wrong:
             if is_wrong:
@@ -331,6 +346,28 @@ def _check_predictor(settings: dict, origin: RunOrigin) -> None:
             origin.path_of("predictor_hidden_dim"),
             f"{width} has no effect: method {settings['method']!r} has no predictor (only "
             f"{' and '.join(PREDICTOR_METHODS)} have); allowed: null here",
+        )
+
+
+def _check_vit_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+    """A ViT cuts the images into whole patches and splits its width among its heads."""
+    if settings["backbone"] != "vit":
+        return
+    dataset, patch = settings["dataset"], settings["vit_patch_size"]
+    size = image_size(dataset, datasets[dataset])
+    if size % patch:
+        divisors = ", ".join(str(d) for d in range(1, size + 1) if size % d == 0)
+        set_at = f" (datasets.{dataset}.size)" if dataset == "shapes" else ""
+        raise _error_at(
+            origin.path_of("vit_patch_size"),
+            f"{patch} does not divide the {size}×{size} images of {dataset}{set_at}; "
+            f"allowed: a divisor of {size} ({divisors})",
+        )
+    width, heads = settings["vit_width"], settings["vit_heads"]
+    if width % heads:
+        raise _error_at(
+            origin.path_of("vit_heads"),
+            f"{heads} heads do not divide vit_width ({width}); allowed: a divisor of {width}",
         )
 
 

@@ -61,25 +61,22 @@ def load_network(spec: dict, device: torch.device) -> nn.Module:
     if "torchscript" in spec:
         return torch.jit.load(spec["torchscript"], map_location=device)
     network = import_factory(spec["factory"])(**spec["factory_arguments"])
-    missing, unexpected = network.load_state_dict(load_state_dict(spec["weights"]), strict=False)
-    if missing or unexpected:
-        raise ValueError(
-            f"{spec['weights']} does not fit {spec['factory']}: missing keys {missing[:5]}, "
-            f"unexpected keys {unexpected[:5]}"
-        )
+    try:
+        network.load_state_dict(load_state_dict(spec["weights"]))
+    except RuntimeError as err:
+        problems = " ".join(str(err).split("\n", 1)[-1].split())
+        raise ValueError(f"{spec['weights']} does not fit {spec['factory']}: {problems}") from None
     return network.to(device)
 
 
 def submodules(network: nn.Module, names: Sequence[str]) -> list[nn.Module]:
     """The submodules called ``names`` (a trailing ``.`` of a state-dict prefix ignored)."""
-    found = []
-    for name in names:
-        try:
-            found.append(network.get_submodule(name.removesuffix(".")))
-        except AttributeError:
-            known = [child for child, _ in network.named_modules() if child][:20]
-            raise ValueError(f"the model has no module {name!r}; its modules: {known}") from None
-    return found
+    modules = dict(network.named_modules())
+    missing = [name for name in names if name.removesuffix(".") not in modules]
+    if missing:
+        known = [name for name in modules if name][:20]
+        raise ValueError(f"the model has no module {missing[0]!r}; its modules: {known}")
+    return [modules[name.removesuffix(".")] for name in names]
 
 
 class ExternalEncoder(nn.Module):

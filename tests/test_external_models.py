@@ -23,7 +23,9 @@ class TwoPart(nn.Module):
     def __init__(self):
         super().__init__()
         self.backbone = nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU())
-        self.head = nn.Sequential(nn.Sequential(nn.Linear(4 * 7 * 7, 6), nn.ReLU()), nn.Linear(6, 3))
+        self.head = nn.Sequential(
+            nn.Sequential(nn.Linear(4 * 7 * 7, 6), nn.ReLU()), nn.Linear(6, 3)
+        )
 
     def forward(self, x):
         return self.head(self.backbone(x).flatten(1))
@@ -100,7 +102,10 @@ def test_an_unknown_module_is_named(trained):
 def test_weights_that_do_not_fit_the_factory_are_named(tmp_path, trained):
     _, spec = trained
     torch.save({"backbone.0.weight": torch.zeros(1)}, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match=r"other.pt does not fit .*Missing key\(s\) in state_dict: \"backbone.0.bias"):
+    with pytest.raises(
+        ValueError,
+        match=r"other.pt does not fit .*Missing key\(s\) in state_dict: \"backbone.0.bias",
+    ):
         load_external_model(spec | {"weights": str(tmp_path / "other.pt")}, "cpu")
 
 
@@ -130,13 +135,20 @@ def test_a_file_that_is_not_a_state_dict_is_refused(tmp_path):
 def test_the_embed_job_names_an_input_shape_mismatch(tmp_path, trained):
     _, spec = trained
     images = np.zeros((4, 12, 12, 3), np.uint8)
-    dataset = Dataset("folder", images, np.zeros(4, np.int64), images, np.zeros(4, np.int64), None, None)
+    dataset = Dataset(
+        "folder", images, np.zeros(4, np.int64), images, np.zeros(4, np.int64), None, None
+    )
     save_dataset(dataset, tmp_path / "folder.npz")
     settings = {"dataset": "folder", "strength": 0.5, "views": "augmentation"}
     models = external_run_models("two_part", spec, settings, torch.device("cpu"))
-    with pytest.raises(ValueError, match=r"model two_part expects inputs of shape \[3, 16, 16\].*"
-                       r"\(models.two_part.input_shape\), but folder gives \[3, 12, 12\]"):
-        embed_run(models, str(tmp_path / "folder.npz"), str(tmp_path / "e.npz"), {"batch_size": 4}, 2)
+    with pytest.raises(
+        ValueError,
+        match=r"model two_part expects inputs of shape \[3, 16, 16\].*"
+        r"\(models.two_part.input_shape\), but folder gives \[3, 12, 12\]",
+    ):
+        embed_run(
+            models, str(tmp_path / "folder.npz"), str(tmp_path / "e.npz"), {"batch_size": 4}, 2
+        )
 
 
 # --------------------------------------------------------------------------- config checks
@@ -207,8 +219,10 @@ def sweep_seeds(config):
             "at models.ours: give torchscript (a TorchScript file), or factory and weights",
         ),
         (
-            set_in(("models", "ours"), {"factory": "pkg.mod:build", "encoder": ["a"],
-                                        "input_shape": [3, 16, 16]}),
+            set_in(
+                ("models", "ours"),
+                {"factory": "pkg.mod:build", "encoder": ["a"], "input_shape": [3, 16, 16]},
+            ),
             "at models.ours: missing key 'weights'",
         ),
         (

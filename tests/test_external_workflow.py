@@ -11,7 +11,7 @@ from torch import nn
 from sslgeom.results import open_experiment
 
 CONFIG = REPO / "tests" / "fixtures" / "external_models_config.yaml"
-FACTORY_MODULE = '''
+FACTORY_MODULE = """
 from torch import nn
 
 
@@ -26,7 +26,7 @@ class Classifier(nn.Module):
 
 def build(width=8):
     return Classifier(width)
-'''
+"""
 FACTORY_MEAN, FACTORY_STD = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]
 
 
@@ -130,9 +130,7 @@ def test_pipeline_runs_and_a_model_from_elsewhere_are_compared_pairwise(workdir)
 
 
 def test_results_api_opens_tables_runs_and_embeddings(workdir):
-    exp = open_experiment(
-        "mixed", config=workdir / "config.yaml", results=workdir / "results"
-    )
+    exp = open_experiment("mixed", config=workdir / "config.yaml", results=workdir / "results")
     runs = exp.runs
     assert list(runs.index) == exp.run_ids
     assert list(runs.index) == [

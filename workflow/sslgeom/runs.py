@@ -163,9 +163,7 @@ def external_run_models(
     """The run of ``model_name``, a model trained elsewhere (``spec``: its ``models`` entry);
     :func:`embed_run` checks its input shape against the dataset."""
     model = load_external_model(spec, device)
-    return RunModels(
-        settings, model, {}, EPOCH_TRAINED_ELSEWHERE, model_name, spec["input_shape"]
-    )
+    return RunModels(settings, model, {}, EPOCH_TRAINED_ELSEWHERE, model_name, spec["input_shape"])
 
 
 def embed_run(

@@ -169,10 +169,9 @@ def experiment_figures(exp):
     for analysis in experiment_analyses(exp):
         figures += ANALYSIS_FIGURES[analysis]
     if all(settings["model"] != PIPELINE_MODEL for settings in RUNS[exp].values()):
+        # models trained elsewhere have no training log, nor snapshots to converge over
         figures.remove("training_curves")
-        if (
-            "convergence_over_epochs" in figures
-        ):  # convergence is measured over training
+        if "convergence_over_epochs" in figures:
             figures.remove("convergence_over_epochs")
     if uses_shapes(exp):
         figures.append("latent_r2_by_layer")

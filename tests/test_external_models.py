@@ -216,7 +216,7 @@ def sweep_seeds(config):
         ),
         (
             set_in(("models", "ours", "weights"), "w.pt"),
-            "at models.ours: give torchscript (a TorchScript file), or factory and weights",
+            "at models.ours: give either torchscript (a TorchScript file) or factory and weights",
         ),
         (
             set_in(

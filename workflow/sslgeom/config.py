@@ -338,8 +338,8 @@ def _check_model_sources(models: dict) -> None:
         if ("torchscript" in spec) == ("factory" in spec or "weights" in spec):
             raise _error_at(
                 ("models", name),
-                "give torchscript (a TorchScript file), or factory and weights "
-                "(package.module:function and a state-dict file), not both",
+                "give either torchscript (a TorchScript file) or factory and weights "
+                "(package.module:function and a state-dict file)",
             )
         for key in ("factory", "weights"):
             if "torchscript" not in spec and key not in spec:

@@ -74,7 +74,7 @@ from sslgeom.config import training_set_size, validate_config  # noqa: E402
 from sslgeom.data import build_dataset, cifar, save_dataset, stl10  # noqa: E402
 from sslgeom.device import configure_kernels, resolve_device  # noqa: E402
 from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS, geometry_run  # noqa: E402
-from sslgeom.runs import embed_run, pretrain_run  # noqa: E402
+from sslgeom.runs import embed_run, pretrain_run, trained_run_models  # noqa: E402
 from sslgeom.train import save_atomically, train_epoch, training_step  # noqa: E402
 from sslgeom.training_length import training_length  # noqa: E402
 from sslgeom.views import AugmentedViews  # noqa: E402
@@ -305,7 +305,8 @@ def embed_and_analyze(model: Path, dataset: str, device: str, folder: Path) -> N
     extraction = {key: config["geometry"][key] for key in EXTRACTION_OPTIONS}
     measurement = {key: config["geometry"][key] for key in MEASUREMENT_OPTIONS}
     embeddings, fit_images = str(folder / "embeddings.npz"), config["identifiability"]["fit_images"]
-    embed_run(str(model), dataset, embeddings, config["embedding"], fit_images, device, extraction)
+    models = trained_run_models(str(model), resolve_device(device))
+    embed_run(models, dataset, embeddings, config["embedding"], fit_images, extraction)
     analyze_run(
         embeddings, str(folder / "metrics.csv"), str(folder / "spectra.csv"), config["analysis"]
     )
@@ -564,8 +565,8 @@ def run_until_killed(process: subprocess.Popen) -> str:
 
 
 def compare_weights(reference_path: Path, other_path: Path) -> dict:
-    reference = torch.load(reference_path, map_location="cpu", weights_only=False)["model"]
-    other = torch.load(other_path, map_location="cpu", weights_only=False)["model"]
+    reference = torch.load(reference_path, map_location="cpu", weights_only=True)["model"]
+    other = torch.load(other_path, map_location="cpu", weights_only=True)["model"]
     largest = max(
         (value.double() - other[name].double()).abs().max().item()
         for name, value in reference.items()

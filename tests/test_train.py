@@ -19,7 +19,7 @@ from sslgeom.data.shapes import make_shapes
 from sslgeom.losses import nt_xent
 from sslgeom.methods import BYOL, Method, PairwiseLoss, trained_parameters
 from sslgeom.models import Projector, build_model
-from sslgeom.runs import embed_run, model_from_settings, pretrain_run
+from sslgeom.runs import embed_run, model_from_settings, pretrain_run, trained_run_models
 from sslgeom.train import (
     build_optimizer,
     learning_rate,
@@ -229,7 +229,7 @@ def test_interrupted_run_resumes_exactly(
     checkpoint = tmp_path / "checkpoint.pt"
     with pytest.raises(Interrupted):
         train(checkpoint, log=kill_at_epoch_two, train_steps=train_steps, backbone=backbone)
-    assert torch.load(checkpoint, weights_only=False)["epoch"] == 1
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 1
 
     steps_before_resume = len(step_lrs)
     model, history, lines = train(checkpoint, train_steps=train_steps, backbone=backbone)
@@ -387,7 +387,7 @@ def test_epoch_zero_snapshot_is_the_untrained_model_and_survives_a_resume(tmp_pa
     with pytest.raises(Interrupted):
         train(checkpoint, log=kill_at_epoch_two, snapshot_epochs=(0, 1))
     model, _, _ = train(checkpoint, snapshot_epochs=(0, 1))
-    snapshots = torch.load(checkpoint, weights_only=False)["snapshots"]
+    snapshots = torch.load(checkpoint, weights_only=True)["snapshots"]
     assert sorted(snapshots) == [0, 1]
     for name, value in initial_model().state_dict().items():
         assert torch.equal(snapshots[0][name], value), name
@@ -430,7 +430,7 @@ def test_train_steps_run_saves_its_epochs_and_scaled_untrained_snapshot(tmp_path
     settings = run_settings(train_steps=5, snapshot_epochs=[0, 1], init_scale=0.5)
     model_path, log_path = tmp_path / "model.pt", tmp_path / "train_log.csv"
     pretrain_run("tiny", settings, str(dataset), model_path, log_path, tmp_path / "c.pt", "cpu", 1)
-    state = torch.load(model_path, weights_only=False)
+    state = torch.load(model_path, weights_only=True)
     assert state["epoch"] == 2
     assert len(log_path.read_text().splitlines()) == 1 + 2
 
@@ -448,7 +448,8 @@ def test_train_steps_run_saves_its_epochs_and_scaled_untrained_snapshot(tmp_path
         "reference_strength": 0.5,
         "view_seed": 0,
     }
-    embed_run(str(model_path), str(dataset), str(embeddings_path), options, 32, "cpu")
+    models = trained_run_models(str(model_path), torch.device("cpu"))
+    embed_run(models, str(dataset), str(embeddings_path), options, 32)
     with np.load(embeddings_path) as embeddings:
         assert embeddings["final_epoch"].dtype == np.int64
         assert embeddings["final_epoch"].shape == ()

@@ -75,11 +75,12 @@ def set_rng_state(state: dict) -> None:
 
 
 def load_checkpoint(path: Path, fingerprint: str, log=print) -> dict | None:
-    """The checkpoint at ``path`` if it belongs to these settings, else None."""
+    """The checkpoint at ``path`` if it belongs to these settings, else None (unpickled with
+    ``weights_only``: the checkpoint holds tensors and plain containers only)."""
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a torn or foreign file: start over rather than fail
         log(f"ignoring unreadable checkpoint {path}: {err}")
         return None

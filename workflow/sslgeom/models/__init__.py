@@ -24,9 +24,10 @@ __all__ = [
 
 
 class SSLModel(nn.Module):
-    """An encoder f followed by a projector g; the loss sees g(f(x))."""
+    """An encoder f followed by a projector g; the loss sees g(f(x)). The projector names its
+    layers (``layer_names``) and returns each one's output from ``forward_all``."""
 
-    def __init__(self, encoder: ResNet | ViT | MLP, projector: Projector):
+    def __init__(self, encoder: nn.Module, projector: nn.Module):
         super().__init__()
         self.encoder = encoder
         self.projector = projector

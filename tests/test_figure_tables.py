@@ -412,3 +412,32 @@ def test_geometry_summary_leaves_out_the_single_latent_families():
     assert set(summary["metric"]) == set(METRIC_CODES)
     row = summary_row(summary, resampled_latents=POSITION, family="style", metric="sensitivity")
     assert (row["mean"], row["std"], row["n"]) == (pytest.approx(113.25), pytest.approx(0.25), 2)
+
+
+def test_setting_similarity_averages_the_pairs_of_each_pair_of_settings():
+    similarity = similarity_table()
+    similarity.loc[similarity.index % 3 == 0, "p_value"] = 0.5  # a third not above the null
+    cells = figure_tables.setting_similarity(similarity, STAR_FACTORS)
+    variant = figure_tables.run_labels(similarity, STAR_FACTORS).set_index("run")["variant"]
+    cka = similarity[(similarity["metric"] == "linear_cka") & (similarity["layer"] == "encoder")]
+    for setting_a, setting_b in [("simclr base", "simclr base"), ("simclr base", "barlow base")]:
+        values, untrained, significant = [], [], []
+        for _, pair in cka.iterrows():
+            if {variant[pair["run_a"]], variant[pair["run_b"]]} == {setting_a, setting_b}:
+                values.append(pair["value"])
+                untrained.append(pair["untrained"])
+                significant.append(pair["p_value"] <= 0.05)
+        cell = cells[
+            (cells["metric"] == "linear_cka")
+            & (cells["layer"] == "encoder")
+            & (cells[["setting_a", "setting_b"]].apply(set, axis=1) == {setting_a, setting_b})
+        ]
+        assert len(cell) == 1
+        assert cell["n"].item() == len(values) > 0
+        assert cell["mean"].item() == pytest.approx(statistics.mean(values))
+        assert cell["std"].item() == pytest.approx(statistics.pstdev(values))
+        assert cell["mean_untrained"].item() == pytest.approx(statistics.mean(untrained))
+        assert cell["share_above_null"].item() == pytest.approx(statistics.mean(significant))
+    assert (cells["position_a"] <= cells["position_b"]).all()
+    r2 = cells[cells["metric"] == "linear_r2"]
+    assert len(r2) > 0 and r2["share_above_null"].isna().all()

@@ -53,6 +53,23 @@ def test_similarity_vs_factor_draws_a_bar_per_layer_and_pair_kind():
     assert ticks == ["seed only,\nuntrained", "seed\nonly", "strength\nonly", "strength\n+ seed"]
 
 
+def test_setting_similarity_draws_each_cell_trained_and_untrained():
+    cells = figure_tables.setting_similarity(similarity_table(), STAR_FACTORS)
+    fig = plots.plot_setting_similarity(cells, STAR_FACTORS)
+    assert len(panels(fig)) == len(plots.HEATMAP_METRICS) * len(STAR_LAYERS) * 2
+    trained, untrained = panels(fig)[:2]  # debiased CKA at the encoder
+    labels = [tick.get_text() for tick in trained.get_xticklabels()]
+    assert len(labels) == 6  # 2 methods × (base, strength=1.0, optimizer=sgd)
+    cell = cells.query(
+        "metric == 'debiased_cka' and layer == 'encoder' and setting_a == 'barlow base' "
+        "and setting_b == 'simclr base'"
+    ).iloc[0]
+    a, b = labels.index("barlow base"), labels.index("simclr base")
+    for ax, column in ((trained, "mean"), (untrained, "mean_untrained")):
+        image = ax.images[0].get_array()
+        assert image[a, b] == pytest.approx(cell[column]) == pytest.approx(image[b, a])
+
+
 def test_latent_recovery_draws_content_and_style_per_method():
     recovery = figure_tables.latent_recovery(latent_metrics_table(), STAR_FACTORS)
     fig = plots.plot_latent_recovery(recovery, STAR_FACTORS)
@@ -89,6 +106,7 @@ def test_convergence_has_both_comparisons_and_the_null():
     [
         (plots.plot_similarity_heatmap, figure_tables.labelled_similarity),
         (plots.plot_similarity_vs_factor, figure_tables.similarity_by_pair_kind),
+        (plots.plot_setting_similarity, figure_tables.setting_similarity),
         (plots.plot_latent_recovery, figure_tables.latent_recovery),
         (plots.plot_convergence_over_epochs, figure_tables.convergence_summary),
     ],

@@ -31,6 +31,7 @@ ANALYSIS_FIGURES = {
     "identifiability": [
         "similarity_heatmap",
         "similarity_vs_factor",
+        "setting_similarity",
         "convergence_over_epochs",
     ],
 }

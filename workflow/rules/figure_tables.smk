@@ -7,6 +7,7 @@ FIGURE_TABLES = {
     "projector_size": "metrics",
     "labelled_similarity": "similarity",
     "similarity_by_pair_kind": "similarity",
+    "setting_similarity": "similarity",
     "latent_recovery": "metrics",
     "convergence_summary": "convergence",
     "controls_latent_recovery": "metrics",

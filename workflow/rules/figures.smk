@@ -148,6 +148,13 @@ TABLE_FIGURES = {
         "subcategory": "Identifiability",
         "options": {},
     },
+    "setting_similarity": {
+        "tables": ["figure_data/setting_similarity"],
+        "module": "plots.identifiability",
+        "plot": "plot_setting_similarity",
+        "subcategory": "Identifiability",
+        "options": {},
+    },
     "latent_recovery": {
         "tables": ["figure_data/latent_recovery"],
         "module": "plots.identifiability",

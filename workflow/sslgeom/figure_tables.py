@@ -227,6 +227,41 @@ def similarity_by_pair_kind(similarity: pd.DataFrame, factors: Sequence[str]) ->
     return summarise(pairs, keys, mean_null_q95=("null_q95", "mean"))
 
 
+def setting_similarity(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+    """Which settings converge to the same representation: for each unordered pair of settings
+    (a setting is a run's ``variant`` of :func:`run_labels`: its method and what it changes
+    from the base; a setting paired with itself means its seed pairs), metric and layer, the
+    mean, std and count of its run pairs' similarity, of their untrained similarity
+    (``mean_untrained``), the mean 95th percentile of their permutation nulls
+    (``mean_null_q95``) and the share of pairs whose p-value is at most 0.05
+    (``share_above_null``; empty for the mean ``linear_r2``, which has no null). ``position_a``
+    ≤ ``position_b`` place the settings in :func:`run_labels` order."""
+    runs = run_labels(similarity, factors)
+    variants = runs.drop_duplicates("variant")["variant"].tolist()
+    position = pd.Series(range(len(variants)), index=variants)
+    variant_of = runs.set_index("run")["variant"]
+    table = with_mean_linear_r2(similarity)
+    sides = np.sort(
+        np.stack([table[f"run_{side}"].map(variant_of).map(position) for side in "ab"]), axis=0
+    )
+    table = table.assign(
+        position_a=sides[0],
+        position_b=sides[1],
+        significant=(table["p_value"] <= 0.05).astype(float).where(table["p_value"].notna()),
+    )
+    summary = summarise(
+        table,
+        ["position_a", "position_b", "metric", "layer"],
+        mean_untrained=("untrained", "mean"),
+        mean_null_q95=("null_q95", "mean"),
+        share_above_null=("significant", "mean"),
+    )
+    return summary.assign(
+        setting_a=summary["position_a"].map(dict(enumerate(variants))),
+        setting_b=summary["position_b"].map(dict(enumerate(variants))),
+    )
+
+
 def latent_group_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per run and layer: mean linear and kernel R² of the content and the style latents, and
     the MCC of the continuous latents, which on ``shapes`` are the style latents."""

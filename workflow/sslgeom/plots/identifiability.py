@@ -125,6 +125,67 @@ def plot_similarity_heatmap(pairs: pd.DataFrame, factors: Sequence[str]) -> Figu
     return fig
 
 
+def setting_matrix(cells: pd.DataFrame, column: str, n_settings: int) -> np.ndarray:
+    """Symmetric setting × setting matrix of ``column`` at the settings' positions."""
+    matrix = np.full((n_settings, n_settings), np.nan)
+    for a, b, value in cells[["position_a", "position_b", column]].itertuples(index=False):
+        matrix[a, b] = matrix[b, a] = value
+    return matrix
+
+
+def annotate_cells(ax: Axes, matrix: np.ndarray, fontsize: float) -> None:
+    for (row, column), value in np.ndenumerate(matrix):
+        if np.isfinite(value):
+            colour = "black" if value > 0.6 else "white"
+            ax.text(
+                column,
+                row,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color=colour,
+            )
+
+
+def plot_setting_similarity(cells: pd.DataFrame, factors: Sequence[str]) -> Figure:
+    """Which settings converge with which: ``cells`` is
+    :func:`sslgeom.figure_tables.setting_similarity` (``factors``: unused, the settings are
+    labelled there). One row per metric of :data:`HEATMAP_METRICS`; per layer, the mean
+    similarity of the runs of two settings after training and, beside it, the same pairs
+    before training; the diagonal holds each setting's seed pairs."""
+    title = "Similarity between settings (mean over their run pairs)"
+    if cells.empty:
+        return no_data_figure(title)
+    sides = [cells[[f"position_{s}", f"setting_{s}"]].set_axis(["p", "name"], axis=1) for s in "ab"]
+    names = pd.concat(sides).drop_duplicates("p").sort_values("p")["name"].tolist()
+    layers = sort_layers(cells["layer"])
+    panels = [(layer, column) for layer in layers for column in ("mean", "mean_untrained")]
+    fig, axes = make_grid(len(HEATMAP_METRICS), len(panels), legend=False)
+    side = max(3.2, 0.32 * len(names) + 1.2)
+    fig.set_size_inches(side * len(panels) + 1.0, side * len(HEATMAP_METRICS) + 0.8)
+    fontsize = max(3.0, min(7.0, 150 / len(names)))
+    for row, metric in enumerate(HEATMAP_METRICS):
+        for column, (layer, value) in enumerate(panels):
+            ax = axes[row, column]
+            rows = cells[(cells["metric"] == metric) & (cells["layer"] == layer)]
+            matrix = setting_matrix(rows, value, len(names))
+            image = ax.imshow(matrix, vmin=0, vmax=1, cmap="viridis")
+            annotate_cells(ax, matrix, fontsize * 0.8)
+            ticks = np.arange(len(names))
+            ax.set_xticks(ticks, names, rotation=90, fontsize=fontsize)
+            ax.set_yticks(ticks, names if column == 0 else [], fontsize=fontsize)
+            state = "trained" if value == "mean" else "untrained (epoch 0)"
+            null = rows["mean_null_q95"].mean()
+            ax.set_title(
+                f"{layer}, {state}: {SIMILARITY_LABELS[metric]}\n(null 95th pct ≈ {null:.2f})",
+                fontsize=9,
+            )
+        fig.colorbar(image, ax=axes[row, :], shrink=0.8, label=SIMILARITY_LABELS[metric])
+    fig.suptitle(f"{title}; diagonal: the seed pairs of one setting")
+    return fig
+
+
 def draw_pair_bars(ax: Axes, panel: pd.DataFrame, colours: dict, show_null: bool) -> None:
     """One (metric, factor) panel: for each kind of pair of :data:`PAIR_BARS`, a bar per layer
     (mean ± std over pairs) and, with ``show_null``, a mark at the mean null's 95th percentile."""

@@ -180,7 +180,9 @@ def _check_own_datasets_name_a_source(config: dict, schema: dict) -> None:
         if isinstance(parameters, dict) and source_key(parameters) is not None:
             continue
         known = sorted(built_in["properties"]) + [p.strip("^$") for p in patterns]
-        guesses = difflib.get_close_matches(str(name), known, n=1)
+        # vectors(_[A-Za-z0-9]+)? → vectors: the name a typo is closest to
+        plain = [re.sub(r"\(.*\)\?$", "", name) for name in known]
+        guesses = difflib.get_close_matches(str(name), plain, n=1)
         hint = f" (did you mean {guesses[0]!r}?)" if guesses else ""
         raise _error_at(
             ("datasets", name),

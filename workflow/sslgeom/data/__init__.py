@@ -14,7 +14,13 @@ from sslgeom.data.io import Dataset, load_dataset, save_dataset
 from sslgeom.data.mnist import make_mnist5k
 from sslgeom.data.npz_file import inspect_npz_file, make_npz_dataset
 from sslgeom.data.shapes import make_shapes
-from sslgeom.data.sources import SourceError, SourceSummary, source_fingerprint, source_key
+from sslgeom.data.sources import (
+    SOURCE_KEYS,
+    SourceError,
+    SourceSummary,
+    source_fingerprint,
+    source_key,
+)
 from sslgeom.data.stl10 import make_stl10
 from sslgeom.data.vectors import make_vectors
 
@@ -89,7 +95,7 @@ def inspect_source(params: dict) -> SourceSummary:
 
 def _checked_source_key(params: dict) -> str:
     """``folder`` or ``npz``: exactly one, and no folder options with an npz file."""
-    keys = [key for key in SOURCE_BUILDERS if key in params]
+    keys = [key for key in SOURCE_KEYS if key in params]
     if len(keys) != 1:
         problem = "folder is given too; allowed: one of the two" if keys else "no source"
         raise SourceError(keys[-1] if keys else None, f"{problem} (folder or npz)")

@@ -56,7 +56,7 @@ def source_fingerprint(root: str | Path, files: list[Path] | tuple[Path, ...]) -
     digest = hashlib.sha256()
     for path in sorted(files):
         status = path.stat()
-        relative = path.relative_to(root) if path != root else Path(path.name)
+        relative = path.relative_to(root)
         digest.update(f"{relative.as_posix()}\t{status.st_size}\t{status.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
@@ -66,8 +66,7 @@ def check_split_options(given_split: bool, n_test: int | None, test_fraction: fl
     if given_split and (n_test is not None or test_fraction is not None):
         raise SourceError(
             "n_test" if n_test is not None else "test_fraction",
-            "the source gives its own train/test split; allowed: neither n_test nor "
-            "test_fraction",
+            "the source gives its own train/test split; allowed: neither n_test nor test_fraction",
         )
     if n_test is not None and test_fraction is not None:
         raise SourceError("test_fraction", "n_test is given too; allowed: one of the two")

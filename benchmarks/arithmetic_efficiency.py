@@ -45,9 +45,9 @@ def matmul_peak(dtype: torch.dtype, repeats: int = 5) -> float:
 
 
 def training_step(parts, batch: torch.Tensor, precision: str) -> torch.Tensor:
-    model, augment, loss_fn, optimizer = parts
+    model, augment, method, optimizer = parts
     views = augment(batch), augment(batch)
-    return train.training_step(model, views, loss_fn, optimizer, precision)
+    return train.training_step(model, views, method, optimizer, precision)
 
 
 def step_inputs(settings: dict, threads: int) -> tuple:

@@ -23,8 +23,8 @@ Parts (``--skip`` leaves some out):
    reported without it (cuDNN autotuning).
 3. throughput: views per second of training epochs of the paper model (configs/cifar10_paper.yaml:
    ResNet-18, 2048-2048-128 projector, SimCLR, AdamW, batch 512, 32×32 images, augmentation
-   strength 0.5): the project's ``train_epoch`` (uint8 images resident on the device, both views
-   augmented there in one batch, the loss read once per epoch) in fp32 and bf16 autocast,
+   strength 0.5): the project's ``train_epoch`` (uint8 images resident on the device, each view
+   augmented there as one batch, the loss read once per epoch) in fp32 and bf16 autocast,
    channels-last and NCHW, and compiled (``torch.compile``); against the usual recipe
    (torchvision ``transforms.v2`` on PIL images one at a time in a ``Dataset``, a DataLoader
    worker per core, pinned memory, fp32, NCHW, eager; where torchvision is missing, the same
@@ -35,8 +35,8 @@ Parts (``--skip`` leaves some out):
    run's steps times the measured time per view at its image size, plus a checkpoint save per
    epoch), as configured and with ``precision: bf16``; embedding and analyses are not counted.
 4. breakdown: the step's parts timed alone: the augmentation of a batch's two views (as run,
-   and with the crop batched) and the model's training step on fixed views in fp32, bf16 and
-   compiled, with its share of the bf16 peak.
+   and each of its operations alone) and the model's training step on fixed views in fp32,
+   bf16 and compiled, with its share of the bf16 peak.
 
 ``--quick`` and ``--device cpu`` use small sizes; on the CPU the default experiment's model
 (config.yaml) replaces the paper model, so the projections are not the paper model's there.
@@ -45,7 +45,6 @@ the targets (3× the usual recipe, 40% of the bf16 peak) are reported, not check
 """
 
 import argparse
-import copy
 import csv
 import functools
 import json
@@ -60,7 +59,6 @@ import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import kornia.augmentation as K
 import numpy as np
 import torch
 import yaml
@@ -76,7 +74,7 @@ from sslgeom.config import training_set_size, validate_config  # noqa: E402
 from sslgeom.data import build_dataset, cifar, save_dataset, stl10  # noqa: E402
 from sslgeom.device import configure_kernels, resolve_device  # noqa: E402
 from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS, geometry_run  # noqa: E402
-from sslgeom.runs import embed_run, pretrain_run  # noqa: E402
+from sslgeom.runs import embed_run, pretrain_run, trained_run_models  # noqa: E402
 from sslgeom.train import save_atomically, train_epoch, training_step  # noqa: E402
 from sslgeom.training_length import training_length  # noqa: E402
 from sslgeom.views import AugmentedViews  # noqa: E402
@@ -307,7 +305,8 @@ def embed_and_analyze(model: Path, dataset: str, device: str, folder: Path) -> N
     extraction = {key: config["geometry"][key] for key in EXTRACTION_OPTIONS}
     measurement = {key: config["geometry"][key] for key in MEASUREMENT_OPTIONS}
     embeddings, fit_images = str(folder / "embeddings.npz"), config["identifiability"]["fit_images"]
-    embed_run(str(model), dataset, embeddings, config["embedding"], fit_images, device, extraction)
+    models = trained_run_models(str(model), resolve_device(device))
+    embed_run(models, dataset, embeddings, config["embedding"], fit_images, extraction)
     analyze_run(
         embeddings, str(folder / "metrics.csv"), str(folder / "spectra.csv"), config["analysis"]
     )
@@ -566,8 +565,8 @@ def run_until_killed(process: subprocess.Popen) -> str:
 
 
 def compare_weights(reference_path: Path, other_path: Path) -> dict:
-    reference = torch.load(reference_path, map_location="cpu", weights_only=False)["model"]
-    other = torch.load(other_path, map_location="cpu", weights_only=False)["model"]
+    reference = torch.load(reference_path, map_location="cpu", weights_only=True)["model"]
+    other = torch.load(other_path, map_location="cpu", weights_only=True)["model"]
     largest = max(
         (value.double() - other[name].double()).abs().max().item()
         for name, value in reference.items()
@@ -598,7 +597,7 @@ class ProjectTraining:
     """One variant of the project's training: ``sslgeom.train.train_epoch`` on resident images."""
 
     def __init__(self, settings: dict, variant: Variant, shape: Shape, images: torch.Tensor):
-        model, augment, self.loss_fn, self.optimizer = training_parts(
+        model, augment, self.method, self.optimizer = training_parts(
             settings, variant.channels_last, shape.image_size, images.device.type
         )
         self.eager_model = model
@@ -613,7 +612,7 @@ class ProjectTraining:
         train_epoch(
             self.model,
             self.sampler,
-            self.loss_fn,
+            self.method,
             self.optimizer,
             lambda _: self.lr,
             0,
@@ -627,7 +626,7 @@ class ProjectTraining:
         """FLOPs of one fp32 training step: forward and backward of both views and the loss."""
         views = self.sampler.pair(torch.arange(self.batch, device=self.sampler.device))
         with FlopCounterMode(display=False) as counter:
-            training_step(self.eager_model, views, self.loss_fn, self.optimizer, "fp32")
+            training_step(self.eager_model, views, self.method, self.optimizer, "fp32")
         return counter.get_total_flops()
 
     def checkpoint_seconds(self, path: Path) -> float:
@@ -695,7 +694,7 @@ class UsualRecipe:
     """The usual recipe: per-image augmentation in DataLoader workers, fp32 NCHW eager."""
 
     def __init__(self, settings: dict, shape: Shape, device: torch.device, workers: int):
-        self.model, _, self.loss_fn, self.optimizer = training_parts(
+        self.model, _, self.method, self.optimizer = training_parts(
             settings, False, shape.image_size, device.type
         )
         host_images = random_images(
@@ -719,7 +718,7 @@ class UsualRecipe:
         started = time.perf_counter()
         for first, second in self.loader:
             both = torch.cat([first, second]).to(self.device, non_blocking=True)
-            loss = self.loss_fn(*self.model(both).chunk(2))
+            loss = self.method.loss_fn(*self.model(both).chunk(2))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -809,7 +808,7 @@ def step_seconds_at(settings: dict, shape: Shape, sizes: Sizes, device: torch.de
 
 def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
     """Where the project's step spends its time: the augmentation of a batch's two views (as
-    the pipeline runs it, and with the crop batched), and the model's training step on fixed
+    the pipeline runs it, and each of its operations alone), and the model's training step on fixed
     views in each precision, with its FLOPs over the bf16 matrix-product peak. Each the median
     of ``shape.steps`` calls, synchronised, after ``warmup_steps``."""
     configure_kernels(device, deterministic=False)
@@ -821,18 +820,18 @@ def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
         variant.name: ProjectTraining(settings, variant, shape, images) for variant in variants
     }
     sampler = trainings[PIPELINE_DEFAULT.name].sampler
-    batched = AugmentedViews(images, batched_crop(sampler.augment, settings["strength"], shape))
-    timings = {
-        "augmentation as run": median_seconds(lambda: sampler.pair(indices), sizes, device),
-        "augmentation, crop batched": median_seconds(lambda: batched.pair(indices), sizes, device),
-    }
+    timings = {"augmentation as run": median_seconds(lambda: sampler.pair(indices), sizes, device)}
+    both_views = torch.cat(sampler.pair(indices))
+    for op in sampler.augment.ops:
+        name = f"augmentation: {type(op).__name__} alone"
+        timings[name] = median_seconds(functools.partial(op, both_views), sizes, device)
     views = sampler.pair(indices)
     for name, training in trainings.items():
         step = functools.partial(
             training_step,
             training.model,
             views,
-            training.loss_fn,
+            training.method,
             training.optimizer,
             training.precision,
         )
@@ -858,21 +857,6 @@ def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
         "step_flops": flops,
         "peak_fraction": fractions,
     }
-
-
-def batched_crop(augment: StrengthAugmentation, strength: float, shape: Shape):
-    """``augment`` with its random resized crop (sslgeom.augment's) made for the whole batch
-    by one warp (kornia's ``cropping_mode="resample"``) instead of a crop and a resize per
-    image."""
-    s, size = strength, (shape.image_size, shape.image_size)
-    batched = copy.deepcopy(augment)
-    batched.ops[0] = K.RandomResizedCrop(
-        size,
-        scale=(1 - 0.92 * s, 1.0),
-        ratio=((3 / 4) ** s, (4 / 3) ** s),
-        cropping_mode="resample",
-    )
-    return batched
 
 
 def median_seconds(call, sizes: Sizes, device: torch.device) -> float:
@@ -1002,29 +986,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def check(device, sizes: Sizes, workdir: Path, json_path: Path | None, parts: list[str]) -> int:
-    """The ``parts`` of the check, one after the other; the exit status."""
+    """The ``parts`` of the check, one after the other; the exit status. ``json_path`` is
+    rewritten after each part, so that a run cut short keeps what it measured."""
     results, errors = {"device": describe(device), "torch": torch.__version__}, {}
     results |= {"sizes": asdict(sizes), "parts": parts, "errors": errors}
-    print(f"{results['device']}, torch {torch.__version__}, {sizes.model} model")
+    print(f"{results['device']}, torch {torch.__version__}, {sizes.model} model", flush=True)
     settings = run_settings(sizes.model)
-    if "fixture" in parts:
-        guarded(results, errors, "fixture", fixture_runs, device, sizes, workdir)
-    if "resume" in parts:
-        guarded(results, errors, "resume", resume_checks, device, sizes, workdir)
-    if "throughput" in parts:
-        guarded(results, errors, "throughput", measure_throughput, settings, sizes, device, workdir)
-    if "throughput" in results:
-        guarded(results, errors, "arithmetic", arithmetic, results["throughput"], sizes, device)
-        guarded(results, errors, "projection", projections, results["throughput"], sizes)
-    if "breakdown" in parts:
-        guarded(results, errors, "breakdown", step_breakdown, settings, sizes, device)
+    steps = {
+        "fixture": (fixture_runs, device, sizes, workdir),
+        "resume": (resume_checks, device, sizes, workdir),
+        "throughput": (measure_throughput, settings, sizes, device, workdir),
+        "breakdown": (step_breakdown, settings, sizes, device),
+    }
+    for part in parts:
+        guarded(results, errors, part, *steps[part])
+        if part == "throughput" and "throughput" in results:
+            guarded(results, errors, "arithmetic", arithmetic, results[part], sizes, device)
+            guarded(results, errors, "projection", projections, results[part], sizes)
+        save_results(results, json_path)
     results["checks"] = check_outcomes(results)
     results["targets"] = target_outcomes(results)
     print_summary(results)
+    save_results(results, json_path)
+    return 0 if all(results["checks"].values()) else 1
+
+
+def save_results(results: dict, json_path: Path | None) -> None:
     if json_path is not None:
         json_path.parent.mkdir(parents=True, exist_ok=True)
         json_path.write_text(json.dumps(results, indent=2))
-    return 0 if all(results["checks"].values()) else 1
 
 
 def describe(device: torch.device) -> str:

@@ -29,13 +29,13 @@ N_TRAIN = 4000
 
 def train_losses(settings: dict, images: torch.Tensor, precision: str) -> tuple[list, float]:
     """(loss of each epoch, seconds) of one seeded run."""
-    model, augment, loss_fn, optimizer = training_parts(settings, channels_last=True)
+    model, augment, method, optimizer = training_parts(settings, channels_last=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         history, _ = pretrain(
             model=model,
             sampler=AugmentedViews(images, augment),
-            loss_fn=loss_fn,
+            method=method,
             optimizer=optimizer,
             epochs=settings["epochs"],
             batch_size=settings["batch_size"],

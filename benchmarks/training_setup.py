@@ -13,6 +13,7 @@ from sslgeom.augment import StrengthAugmentation
 from sslgeom.config import validate_config
 from sslgeom.data.shapes import make_shapes
 from sslgeom.losses import loss_from_settings
+from sslgeom.methods import PairwiseLoss
 from sslgeom.runs import model_from_settings
 from sslgeom.train import build_optimizer
 
@@ -42,15 +43,16 @@ def training_images(n_images: int) -> torch.Tensor:
 
 
 def training_parts(settings: dict, channels_last: bool, image_size: int = 32, device: str = "cpu"):
-    """(model, augmentation, loss, optimizer) of one run on RGB images of ``image_size``²,
-    on ``device``; the model fp32, channels-last as the pipeline builds it, or NCHW."""
+    """(model, augmentation, method, optimizer) of one run of a pairwise loss (SimCLR, VICReg,
+    Barlow Twins) on RGB images of ``image_size``², on ``device``; the model fp32, channels-last
+    as the pipeline builds it, or NCHW."""
     torch.manual_seed(settings["seed"])
     model = model_from_settings(settings, (image_size, image_size, 3)).to(device)
     if not channels_last:
         model = model.to(memory_format=torch.contiguous_format)
     augment = StrengthAugmentation(settings["strength"], (image_size, image_size))
-    loss = loss_from_settings(settings["method"], settings)
+    method = PairwiseLoss(loss_from_settings(settings["method"], settings))
     optimizer = build_optimizer(
         settings["optimizer"], model.parameters(), settings["lr"], settings["weight_decay"]
     )
-    return model, augment, loss, optimizer
+    return model, augment, method, optimizer

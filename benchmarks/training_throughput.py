@@ -48,7 +48,7 @@ class AugmentedPairs(Dataset):
 
 def usual_recipe_epoch(images, settings, workers: int) -> float:
     """One epoch of the usual recipe; returns views per second."""
-    model, augment, loss_fn, optimizer = training_parts(settings, channels_last=False)
+    model, augment, method, optimizer = training_parts(settings, channels_last=False)
     loader = DataLoader(
         AugmentedPairs(images, augment),
         batch_size=settings["batch_size"],
@@ -61,7 +61,7 @@ def usual_recipe_epoch(images, settings, workers: int) -> float:
     started, n_views = time.perf_counter(), 0
     for view1, view2 in loader:
         z = model(torch.cat([view1, view2]))
-        loss = loss_fn(*z.chunk(2))
+        loss = method.loss_fn(*z.chunk(2))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -71,11 +71,11 @@ def usual_recipe_epoch(images, settings, workers: int) -> float:
 
 def project_epoch(images, settings) -> float:
     """One epoch of ``sslgeom.train.train_epoch``; returns views per second."""
-    model, augment, loss_fn, optimizer = training_parts(settings, channels_last=True)
+    model, augment, method, optimizer = training_parts(settings, channels_last=True)
     batch_size = settings["batch_size"]
     started = time.perf_counter()
     sampler = AugmentedViews(images, augment)
-    train_epoch(model, sampler, loss_fn, optimizer, lambda _: settings["lr"], 0, batch_size)
+    train_epoch(model, sampler, method, optimizer, lambda _: settings["lr"], 0, batch_size)
     return 2 * (len(images) // batch_size) * batch_size / (time.perf_counter() - started)
 
 

@@ -5,8 +5,15 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from sslgeom.augment import StrengthAugmentation, example_views, to_float_images, views
+from sslgeom.augment import (
+    StrengthAugmentation,
+    example_views,
+    resized_crops,
+    to_float_images,
+    views,
+)
 
 torch.set_num_threads(1)
 
@@ -53,7 +60,7 @@ def crop_area_and_ratio(crop: dict[str, torch.Tensor]) -> tuple[torch.Tensor, to
 
 @pytest.mark.parametrize("strength", [0.5, 1.0])
 def test_crop_area_and_aspect_ratio_span_the_readme_bounds(strength):
-    crop = policy_parameters(strength)["RandomResizedCrop"]
+    crop = policy_parameters(strength)["BatchedResizedCrop"]
     area, ratio = crop_area_and_ratio(crop)
     assert crop["batch_prob"].all()  # every view is cropped
     assert area.min().item() == pytest.approx(1 - 0.92 * strength, abs=2e-3)
@@ -145,6 +152,50 @@ def test_to_float_images_maps_uint8_nhwc_to_float_nchw():
     assert out.shape == (4, 3, *SIZE)
     expected = images.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
     np.testing.assert_allclose(out.numpy(), expected, rtol=0, atol=1e-7)
+
+
+def crop_one_at_a_time(images: torch.Tensor, boxes: torch.Tensor, size) -> torch.Tensor:
+    """The reference: slice each image's box and resize it on its own."""
+    crops = []
+    for image, box in zip(images, boxes.long(), strict=True):
+        (x0, y0), (x1, y1) = box[0].tolist(), box[2].tolist()
+        crop = image[None, :, y0 : y1 + 1, x0 : x1 + 1]
+        crops.append(F.interpolate(crop, size=size, mode="bilinear", align_corners=True))
+    return torch.cat(crops)
+
+
+def random_boxes(count: int, height: int, width: int, generator) -> torch.Tensor:
+    """Inclusive integer boxes, clockwise corners (x, y) from the top left; one pixel wide to
+    the whole image."""
+    x = torch.sort(torch.randint(0, width, (count, 2), generator=generator), dim=1).values
+    y = torch.sort(torch.randint(0, height, (count, 2), generator=generator), dim=1).values
+    x[0], y[0] = torch.tensor([0, width - 1]), torch.tensor([0, height - 1])  # the whole image
+    x[1], y[1] = torch.tensor([3, 3]), torch.tensor([5, 9])  # one column
+    corners = [(x[:, 0], y[:, 0]), (x[:, 1], y[:, 0]), (x[:, 1], y[:, 1]), (x[:, 0], y[:, 1])]
+    return torch.stack([torch.stack(corner, dim=-1) for corner in corners], dim=1)
+
+
+@pytest.mark.parametrize(
+    ("channels", "height", "width", "size"),
+    [(3, 32, 32, (32, 32)), (1, 28, 28, (28, 28)), (3, 24, 40, (16, 48)), (3, 96, 96, (96, 96))],
+)
+def test_batched_crops_equal_cropping_and_resizing_each_image(channels, height, width, size):
+    generator = torch.Generator().manual_seed(height + width)
+    images = torch.rand(40, channels, height, width, generator=generator)
+    boxes = random_boxes(40, height, width, generator)
+    expected = crop_one_at_a_time(images, boxes, size)
+    torch.testing.assert_close(resized_crops(images, boxes, size), expected, rtol=0, atol=1e-6)
+
+
+def test_the_crop_is_kornias_on_the_cpu():
+    import kornia.augmentation as K
+
+    images = torch.rand(16, 3, 32, 32, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(0)
+    ours = StrengthAugmentation(1.0, (32, 32)).ops[0](images)
+    torch.manual_seed(0)
+    kornias = K.RandomResizedCrop((32, 32), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3))(images)
+    assert torch.equal(ours, kornias)
 
 
 @pytest.mark.parametrize("strength", [0.0, 0.5, 1.0])

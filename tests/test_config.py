@@ -30,7 +30,7 @@ BAD_CONFIGS = {
     ),
     "stem stride 3": ("experiments.tiny.settings.encoder_stem_stride", 3, "encoder_stem_stride"),
     "unknown dataset": ("experiments.tiny.grid.dataset", ["cifar"], "dataset"),
-    "unknown method": ("experiments.tiny.settings.method", "byol", "method"),
+    "unknown method": ("experiments.tiny.settings.method", "moco", "method"),
     "empty grid list": ("experiments.tiny.grid.seed", [], "seed"),
     "unknown analysis key": ("analysis.knn", 3, "knn"),
     "undeclared dataset": ("datasets", {"shapes": {}}, "mnist5k"),

@@ -107,6 +107,35 @@ def keeping_geometry_on_vectors(config: dict) -> None:
     del config["experiments"]["tiny"]["analyses"]  # the default, [geometry]
 
 
+def training_a_vit(dataset: str | None = None, **settings):
+    """A mutation that gives tiny's runs (on ``dataset`` only, if given) a ViT backbone with
+    ``settings``."""
+
+    def mutate(config: dict) -> None:
+        experiment = config["experiments"]["tiny"]
+        experiment["settings"] |= {"backbone": "vit", **settings}
+        if dataset is not None:
+            experiment["grid"]["dataset"] = [dataset]
+
+    return mutate
+
+
+def sweeping_vit_patch_size(sizes: list[int]):
+    def mutate(config: dict) -> None:
+        training_a_vit()(config)
+        config["experiments"]["tiny"]["grid"]["vit_patch_size"] = sizes
+
+    return mutate
+
+
+def training_a_vit_on_shapes_of_size(size: int):
+    def mutate(config: dict) -> None:
+        training_a_vit("shapes")(config)
+        config["datasets"]["shapes"]["size"] = size
+
+    return mutate
+
+
 def latent_views_on(dataset: str, **settings):
     """A mutation that gives tiny's runs latent views on ``dataset`` (and ``settings``)."""
 
@@ -119,9 +148,21 @@ def latent_views_on(dataset: str, **settings):
 
 
 RUN_KEYS = (
-    "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, dataset, encoder_blocks, "
-    "encoder_stem_stride, encoder_width, epochs, init_scale, latent_concentration, lr,"
+    "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, byol_momentum, dataset, "
+    "encoder_blocks, encoder_stem_stride, encoder_width, epochs, init_scale, "
+    "latent_concentration, lr,"
 )
+
+
+def byol_with(**settings):
+    """A mutation that trains tiny's runs with BYOL and ``settings``."""
+
+    def mutate(config: dict) -> None:
+        config["experiments"]["tiny"]["settings"] |= {"method": "byol", **settings}
+
+    return mutate
+
+
 BAD_CONFIGS = {
     "unknown top-level key": (
         setting("experimentz", {}),
@@ -179,10 +220,6 @@ BAD_CONFIGS = {
         setting(f"{TINY}.grid.dataset", ["cifar"]),
         f"at {TINY}.grid.dataset[0]: 'cifar' is not declared under datasets; "
         "allowed: shapes, mnist5k",
-    ),
-    "unknown method": (
-        setting(f"{TINY}.settings.method", "byol"),
-        f"at {TINY}.settings.method: 'byol' is not allowed; allowed values: simclr",
     ),
     "negative epochs": (
         setting(f"{TINY}.settings.epochs", -1),
@@ -371,11 +408,43 @@ BAD_CONFIGS = {
     ),
     "resnet on vectors": (
         training_on_vectors(backbone="resnet"),
-        f"at {TINY}.settings.backbone: 'resnet': a ResNet needs images; allowed: mlp",
+        f"at {TINY}.settings.backbone: 'resnet': vectors are not images; allowed: mlp",
     ),
     "resnet on vectors by default": (
         leaving_backbone_default_on_vectors,
-        f"at {TINY}.settings.backbone: 'resnet': a ResNet needs images; allowed: mlp",
+        f"at {TINY}.settings.backbone: 'resnet': vectors are not images; allowed: mlp",
+    ),
+    "vit on vectors": (
+        training_on_vectors(backbone="vit"),
+        f"at {TINY}.settings.backbone: 'vit': vectors are not images; allowed: mlp",
+    ),
+    "vit patch not dividing the shapes images": (
+        training_a_vit(vit_patch_size=5),
+        f"at {TINY}.settings.vit_patch_size: 5 does not divide the 32×32 images of shapes "
+        "(datasets.shapes.size); allowed: a divisor of 32 (1, 2, 4, 8, 16, 32)",
+    ),
+    "vit patch not dividing the mnist5k images": (
+        training_a_vit("mnist5k", vit_patch_size=6),
+        f"at {TINY}.settings.vit_patch_size: 6 does not divide the 32×32 images of mnist5k; "
+        "allowed: a divisor of 32 (1, 2, 4, 8, 16, 32)",
+    ),
+    "default vit patch on 28-pixel shapes": (
+        training_a_vit_on_shapes_of_size(28),
+        f"at {TINY}.settings.vit_patch_size: 8 does not divide the 28×28 images of shapes "
+        "(datasets.shapes.size); allowed: a divisor of 28 (1, 2, 4, 7, 14, 28)",
+    ),
+    "vit patch swept in the grid": (
+        sweeping_vit_patch_size([4, 3]),
+        f"at {TINY}.grid.vit_patch_size[1]: 3 does not divide the 32×32 images of shapes",
+    ),
+    "vit heads not dividing its width": (
+        training_a_vit(vit_width=48, vit_heads=5),
+        f"at {TINY}.settings.vit_heads: 5 heads do not divide vit_width (48); allowed: a "
+        "divisor of 48",
+    ),
+    "unknown vit pooling": (
+        training_a_vit(vit_pooling="max"),
+        f"at {TINY}.settings.vit_pooling: 'max' is not allowed; allowed values: mean, cls",
     ),
     "augmentation views of vectors": (
         training_on_vectors(views="augmentation"),
@@ -406,6 +475,24 @@ BAD_CONFIGS = {
         latent_views_on("shapes", resampled_latents=["pos_y", "shape"]),
         f"at {TINY}.settings.resampled_latents[1]: 'shape' is not allowed; allowed values: "
         "pos_x, pos_y, scale, rotation, object_hue, background_hue",
+    ),
+    "predictor width for a method without a predictor": (
+        setting(f"{TINY}.settings.predictor_hidden_dim", 64),
+        f"at {TINY}.settings.predictor_hidden_dim: 64 has no effect: method 'simclr' has no "
+        "predictor (only byol and simsiam have); allowed: null here",
+    ),
+    "predictor width 0": (
+        byol_with(predictor_hidden_dim=0),
+        f"at {TINY}.settings.predictor_hidden_dim: 0 is out of range; allowed: value ≥ 1",
+    ),
+    "BYOL momentum above 1": (
+        byol_with(byol_momentum=1.5),
+        f"at {TINY}.settings.byol_momentum: 1.5 is out of range; allowed: 0 ≤ value ≤ 1",
+    ),
+    "unknown method": (
+        setting(f"{TINY}.settings.method", "moco"),
+        f"at {TINY}.settings.method: 'moco' is not allowed; allowed values: simclr, vicreg, "
+        "barlow, byol, simsiam, supervised",
     ),
     "typo in a vectors dataset name": (
         setting("datasets.vectorz", {}),
@@ -505,6 +592,34 @@ def test_the_vectors_and_latent_views_mutations_start_from_valid_configs(tiny):
     runs = validate_config(tiny, SCHEMAS)["tiny"]
     assert len(runs) == 2  # strengths 0 and 0.5, both on shapes
     assert all(run["resampled_latents"] == ["pos_x", "object_hue"] for run in runs.values())
+
+
+@pytest.mark.parametrize("method", ["byol", "simsiam"])
+def test_a_predictor_width_is_valid_for_the_methods_with_a_predictor(tiny, method):
+    tiny["experiments"]["tiny"]["settings"] |= {"method": method, "predictor_hidden_dim": 64}
+    runs = validate_config(tiny, SCHEMAS)["tiny"]
+    assert all(run["predictor_hidden_dim"] == 64 for run in runs.values())
+    assert all(run["byol_momentum"] == 0.996 for run in runs.values())
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        training_a_vit(),
+        training_a_vit("mnist5k", vit_patch_size=32, vit_heads=1, vit_pooling="cls"),
+        sweeping_vit_patch_size([4, 16]),
+        lambda config: (
+            training_a_vit_on_shapes_of_size(28)(config),
+            setting(f"{TINY}.settings.vit_patch_size", 7)(config),
+        ),
+        setting(f"{TINY}.settings.backbone", "mlp"),
+    ],
+    ids=["vit", "vit-one-patch-cls", "vit-patches-swept", "vit-28-pixels", "mlp-on-pixels"],
+)
+def test_vits_and_mlps_on_images_are_valid(tiny, mutate):
+    """The ViT and MLP mistakes above each break one thing of these valid configs."""
+    mutate(tiny)
+    assert validate_config(tiny, SCHEMAS)["tiny"]
 
 
 def test_train_steps_without_epochs_and_an_untrained_snapshot_are_valid(tiny):

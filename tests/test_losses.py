@@ -1,5 +1,5 @@
-"""The SimCLR, VICReg and Barlow Twins losses against direct loop implementations, and the
-loss registry."""
+"""The SimCLR, VICReg, Barlow Twins, BYOL and SimSiam losses against direct loop
+implementations, and the loss registry."""
 
 import inspect
 import math
@@ -9,7 +9,16 @@ import torch
 import yaml
 from conftest import REPO
 
-from sslgeom.losses import LOSSES, barlow_twins, loss_from_settings, nt_xent, vicreg
+from sslgeom.losses import (
+    LOSSES,
+    barlow_twins,
+    byol,
+    loss_from_settings,
+    nt_xent,
+    simsiam,
+    vicreg,
+)
+from sslgeom.methods import METHODS
 
 torch.set_num_threads(1)
 
@@ -77,9 +86,10 @@ def test_loss_from_settings_takes_the_temperature_by_name():
     assert torch.equal(loss(z1, z2), nt_xent(z1, z2, temperature=0.5))
 
 
-def test_loss_from_settings_rejects_unknown_method():
-    with pytest.raises(ValueError, match="'byol'"):
-        loss_from_settings("byol", {"temperature": 0.5})
+@pytest.mark.parametrize("method", ["moco", "byol"])  # unknown, and not a pairwise loss
+def test_loss_from_settings_rejects_what_is_not_a_pairwise_loss(method):
+    with pytest.raises(ValueError, match=f"unknown pairwise loss '{method}'"):
+        loss_from_settings(method, {"temperature": 0.5})
 
 
 VICREG_WEIGHTS = {
@@ -262,10 +272,11 @@ def test_loss_from_settings_binds_each_methods_weights_and_ignores_the_others():
         loss_from_settings("vicreg", {"vicreg_invariance_weight": 1, "vicreg_variance_weight": 1})
 
 
-def test_run_schema_offers_every_loss_with_the_papers_defaults():
+def test_run_schema_offers_every_method_with_the_papers_defaults():
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "run.schema.yaml").read_text())
     properties = schema["properties"]
-    assert properties["method"]["enum"] == sorted(LOSSES, key=list(LOSSES).index)
+    assert properties["method"]["enum"] == list(METHODS)
+    assert set(LOSSES) < set(METHODS)
     for name in LOSSES.values():
         for parameter in list(inspect.signature(name).parameters)[2:]:
             assert "default" in properties[parameter], parameter
@@ -273,3 +284,51 @@ def test_run_schema_offers_every_loss_with_the_papers_defaults():
     assert properties["vicreg_variance_weight"]["default"] == 25
     assert properties["vicreg_covariance_weight"]["default"] == 1
     assert properties["barlow_off_diagonal_weight"]["default"] == 5e-3  # Zbontar et al. 2021
+    assert properties["byol_momentum"]["default"] == 0.996  # Grill et al. 2020
+
+
+def predictive_loop(p1, p2, t1, t2) -> tuple[float, float]:
+    """(BYOL, SimSiam) sample by sample: BYOL Σ over the two orderings of the batch mean of
+    ‖p/‖p‖ − t/‖t‖‖², SimSiam −1/2 Σ over the orderings of the batch mean of cos(p, t)."""
+    squared_distance = cosines = 0.0
+    for predictions, targets in ((p1, t2), (p2, t1)):
+        for p, t in zip(predictions, targets, strict=True):
+            unit_p, unit_t = p / p.norm(), t / t.norm()
+            squared_distance += float(((unit_p - unit_t) ** 2).sum()) / len(p1)
+            cosines += cosine(p, t) / len(p1)
+    return squared_distance, -cosines / 2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_byol_and_simsiam_match_loop_references(seed):
+    p1, p2 = random_pair(seed=seed)
+    t1, t2 = random_pair(seed=seed + 10)
+    expected_byol, expected_simsiam = predictive_loop(p1, p2, t1, t2)
+    assert byol(p1, p2, t1, t2).item() == pytest.approx(expected_byol, rel=1e-10)
+    assert simsiam(p1, p2, t1, t2).item() == pytest.approx(expected_simsiam, rel=1e-10)
+
+
+def test_byol_and_simsiam_reach_their_minimum_when_predictions_point_at_the_targets():
+    t1, t2 = random_pair()
+    scales = torch.arange(1, 7, dtype=torch.float64)[:, None]
+    # Each prediction a positive multiple of the other view's target: every cosine is 1.
+    assert byol(t2 * scales, t1 / scales, t1, t2).item() == pytest.approx(0.0, abs=1e-12)
+    assert simsiam(t2 * scales, t1 / scales, t1, t2).item() == pytest.approx(-1.0, rel=1e-12)
+    # Pointing away: every cosine is −1, BYOL's 2 − 2·(−1) = 4 per ordering.
+    assert byol(-t2, -t1, t1, t2).item() == pytest.approx(8.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("loss", [byol, simsiam])
+def test_no_gradient_reaches_the_stop_gradient_targets(loss):
+    p1, p2 = (p.requires_grad_() for p in random_pair())
+    t1, t2 = (t.requires_grad_() for t in random_pair(seed=3))
+    loss(p1, p2, t1, t2).backward()
+    assert t1.grad is None and t2.grad is None
+    assert p1.grad.abs().sum() > 0 and p2.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("loss", [byol, simsiam])
+def test_gradients_of_the_predictive_losses_match_finite_differences(loss):
+    p1, p2 = (p.requires_grad_() for p in random_pair())
+    t1, t2 = random_pair(seed=3)
+    assert torch.autograd.gradcheck(lambda a, b: loss(a, b, t1, t2), (p1, p2))

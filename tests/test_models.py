@@ -1,5 +1,6 @@
 """The encoder, the projector and the SSL model that joins them."""
 
+import math
 import re
 
 import pytest
@@ -8,13 +9,17 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from sslgeom.models import (
+    BACKBONES,
     MLP,
     Projector,
     ResNet,
+    ViT,
     build_model,
     projector_layer_names,
     scale_weights,
 )
+from sslgeom.models.vit import SelfAttention
+from sslgeom.runs import MODEL_SETTINGS, model_from_settings
 
 torch.set_num_threads(1)
 
@@ -244,5 +249,269 @@ def test_resnet_backbone_on_non_image_inputs_raises_naming_the_shape(input_shape
 
 
 def test_unknown_backbone_raises():
-    with pytest.raises(ValueError, match="unknown backbone 'vit'"):
-        build_model((16, 16, 3), 2, 12, 6, backbone="vit")
+    with pytest.raises(ValueError, match="unknown backbone 'transformer'"):
+        build_model((16, 16, 3), 2, 12, 6, backbone="transformer")
+
+
+# --- ViT ---------------------------------------------------------------------------------
+
+
+def tiny_vit(
+    image_size=(16, 16), channels=3, patch=4, pooling="mean", depth=2, seed=0, heads=2
+) -> ViT:
+    torch.manual_seed(seed)
+    return ViT(image_size, channels, patch, depth, 8, heads, 2.0, pooling)
+
+
+def patch_tokens_by_hand(vit: ViT, images: torch.Tensor, patch: int) -> torch.Tensor:
+    """Each patch, read row by row across the image, flattened (channel, row, column) and
+    multiplied by the embedding's weights: N × patches × width."""
+    weight = vit.patch_embedding.weight.flatten(1)  # width × (C·p·p)
+    bias = vit.patch_embedding.bias
+    _, _, height, width = images.shape
+    tokens = [
+        images[:, :, top : top + patch, left : left + patch].flatten(1) @ weight.T + bias
+        for top in range(0, height, patch)
+        for left in range(0, width, patch)
+    ]
+    return torch.stack(tokens, dim=1)
+
+
+@pytest.mark.parametrize(
+    ("image_size", "channels", "patch"),
+    [((16, 16), 3, 4), ((28, 28), 1, 7), ((8, 12), 2, 4)],
+    ids=["rgb", "mnist-28x28x1", "oblong"],
+)
+def test_vit_patch_tokens_are_each_patch_times_the_embedding(image_size, channels, patch):
+    vit = tiny_vit(image_size, channels, patch)
+    images = torch.randn(3, channels, *image_size)
+    with torch.no_grad():
+        tokens = vit.tokens(images)
+        torch.testing.assert_close(tokens, patch_tokens_by_hand(vit, images, patch))
+    n_patches = (image_size[0] // patch) * (image_size[1] // patch)
+    assert tokens.shape == (3, n_patches, 8)
+
+
+def test_vit_token_of_a_constant_patch_is_its_value_times_the_summed_kernel():
+    """An 8×12 image of 2×3 constant 4×4 patches, patch (i, j) of value 3i + j + 1."""
+    vit = tiny_vit((8, 12), 2, 4)
+    values = torch.arange(1.0, 7.0).reshape(2, 3)
+    image = values.repeat_interleave(4, 0).repeat_interleave(4, 1).expand(1, 2, 8, 12)
+    kernel_sums = vit.patch_embedding.weight.sum(dim=(1, 2, 3))
+    expected = values.flatten()[:, None] * kernel_sums + vit.patch_embedding.bias
+    with torch.no_grad():
+        torch.testing.assert_close(vit.tokens(image)[0], expected)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls"])
+@pytest.mark.parametrize(
+    ("image_size", "channels", "patch"), [((16, 16), 3, 4), ((28, 28), 1, 7), ((28, 28), 1, 28)]
+)
+def test_vit_output_is_one_width_vector_per_image(image_size, channels, patch, pooling):
+    vit = tiny_vit(image_size, channels, patch, pooling)
+    assert vit.out_dim == 8
+    assert vit(torch.rand(5, channels, *image_size)).shape == (5, 8)
+
+
+def layer_norm_by_hand(x: torch.Tensor, norm: torch.nn.LayerNorm) -> torch.Tensor:
+    centred = x - x.mean(dim=-1, keepdim=True)
+    variance = centred.pow(2).mean(dim=-1, keepdim=True)
+    return centred / torch.sqrt(variance + norm.eps) * norm.weight + norm.bias
+
+
+def without_blocks(vit: ViT) -> ViT:
+    """The ViT with every residual branch's last layer zeroed, so that each block passes its
+    tokens through unchanged; the final LayerNorm gets random affine weights."""
+    with torch.no_grad():
+        for block in vit.blocks:
+            for layer in (block.attention.out, block.mlp[-1]):
+                layer.weight.zero_()
+                layer.bias.zero_()
+        vit.norm.weight.normal_()
+        vit.norm.bias.normal_()
+    return vit
+
+
+def test_vit_mean_pooling_averages_the_normalised_patch_tokens():
+    vit = without_blocks(tiny_vit(pooling="mean"))
+    images = torch.randn(4, 3, 16, 16)
+    with torch.no_grad():
+        tokens = patch_tokens_by_hand(vit, images, 4) + vit.position_embedding
+        expected = layer_norm_by_hand(tokens, vit.norm).mean(dim=1)
+        torch.testing.assert_close(vit(images), expected)
+    assert vit.class_token is None and vit.position_embedding.shape == (1, 16, 8)
+
+
+def test_vit_cls_pooling_reads_the_normalised_class_token():
+    vit = without_blocks(tiny_vit(pooling="cls"))
+    assert vit.position_embedding.shape == (1, 17, 8)  # the class token first, then 16 patches
+    with torch.no_grad():
+        # Without blocks nothing mixes the patches into the class token.
+        expected = layer_norm_by_hand(
+            vit.class_token[0, 0] + vit.position_embedding[0, 0], vit.norm
+        )
+        torch.testing.assert_close(vit(torch.randn(4, 3, 16, 16)), expected.expand(4, 8))
+
+
+def test_vit_blocks_mix_the_patches_into_the_class_token():
+    vit = tiny_vit(pooling="cls")
+    images = torch.randn(2, 3, 16, 16)
+    changed = images.clone()
+    changed[:, :, 12:, 12:] += 1.0  # the last patch only
+    with torch.no_grad():
+        assert not torch.allclose(vit(images), vit(changed))
+
+
+def test_vit_position_embedding_breaks_the_symmetry_of_patch_order():
+    """Swapping two patches leaves mean-pooled attention unchanged without positions."""
+    vit = tiny_vit(pooling="mean")
+    images = torch.randn(2, 3, 16, 16)
+    swapped = images.clone()
+    swapped[:, :, :4, :4], swapped[:, :, 12:, 12:] = images[:, :, 12:, 12:], images[:, :, :4, :4]
+    with torch.no_grad():
+        assert not torch.allclose(vit(images), vit(swapped), atol=1e-4)
+        vit.position_embedding.zero_()
+        torch.testing.assert_close(vit(images), vit(swapped))
+
+
+def attention_by_hand(attention: SelfAttention, x: torch.Tensor) -> torch.Tensor:
+    """softmax(q kᵀ / √d_head) v per head (Vaswani et al. 2017), heads concatenated, then the
+    output projection; a loop over images and heads."""
+    heads, width = attention.heads, x.shape[-1]
+    head_width = width // heads
+    w_q, w_k, w_v = attention.qkv.weight.split(width)
+    b_q, b_k, b_v = attention.qkv.bias.split(width)
+    outputs = []
+    for tokens in x:
+        q, k, v = tokens @ w_q.T + b_q, tokens @ w_k.T + b_k, tokens @ w_v.T + b_v
+        per_head = []
+        for head in range(heads):
+            columns = slice(head * head_width, (head + 1) * head_width)
+            scores = q[:, columns] @ k[:, columns].T / math.sqrt(head_width)
+            per_head.append(scores.softmax(dim=-1) @ v[:, columns])
+        outputs.append(torch.cat(per_head, dim=-1) @ attention.out.weight.T + attention.out.bias)
+    return torch.stack(outputs)
+
+
+@pytest.mark.parametrize("heads", [1, 2, 4])
+def test_self_attention_is_scaled_dot_product_attention_per_head(heads):
+    torch.manual_seed(heads)
+    attention = SelfAttention(8, heads)
+    x = torch.randn(3, 5, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(attention(x), attention_by_hand(attention, x))
+
+
+def test_vit_block_is_pre_norm_residual():
+    block = tiny_vit(depth=1).blocks[0]
+    with torch.no_grad():
+        block.norm1.weight.normal_()
+        block.norm2.bias.normal_()
+    x = torch.randn(2, 5, 8)
+    with torch.no_grad():
+        h = x + attention_by_hand(block.attention, layer_norm_by_hand(x, block.norm1))
+        first, _, second = block.mlp
+        hidden = F.gelu(layer_norm_by_hand(h, block.norm2) @ first.weight.T + first.bias)
+        expected = h + hidden @ second.weight.T + second.bias
+        torch.testing.assert_close(block(x), expected)
+
+
+def test_vit_patch_not_dividing_the_image_raises_naming_both():
+    with pytest.raises(
+        ValueError, match=re.escape("patch size 5 does not divide the image size (16, 16)")
+    ):
+        tiny_vit(patch=5)
+
+
+def test_vit_heads_not_dividing_the_width_raise():
+    with pytest.raises(ValueError, match="width 8 is not a multiple of heads 3"):
+        tiny_vit(heads=3)
+
+
+def test_unknown_vit_pooling_raises():
+    with pytest.raises(ValueError, match="unknown pooling 'max'"):
+        tiny_vit(pooling="max")
+
+
+@pytest.mark.parametrize("input_shape", [(10,), (4, 10)])
+def test_vit_backbone_on_non_image_inputs_raises_naming_the_shape(input_shape):
+    with pytest.raises(
+        ValueError, match=re.escape(f"vit backbone needs images (H×W×C), got inputs {input_shape}")
+    ):
+        build_model(input_shape, 2, 12, 6, backbone="vit")
+
+
+def test_vit_backbone_model_wires_the_width_into_the_projector():
+    torch.manual_seed(0)
+    model = build_model(
+        (28, 28, 1), 2, 12, 6, backbone="vit", vit_patch_size=7, vit_width=16, vit_depth=1
+    )
+    assert isinstance(model.encoder, ViT)
+    assert model.encoder.patch_embedding.in_channels == 1
+    assert model.encoder.position_embedding.shape == (1, 16, 16)
+    assert model.projector.hidden[0][0].in_features == 16
+    outputs = model.forward_all(torch.rand(4, 1, 28, 28))
+    assert {name: value.shape for name, value in outputs.items()} == {
+        "encoder": (4, 16),
+        "proj1": (4, 12),
+        "projector": (4, 6),
+    }
+
+
+def test_scale_weights_scales_the_vit_convolution_and_linear_weights_only():
+    unscaled, scaled = tiny_vit(pooling="cls", seed=4), tiny_vit(pooling="cls", seed=4)
+    scale_weights(scaled, 2.0)
+    linear = {
+        name for name, module in unscaled.named_modules() if isinstance(module, torch.nn.Linear)
+    }
+    for name, value in unscaled.state_dict().items():
+        module, _, kind = name.rpartition(".")
+        scales = kind == "weight" and (module in linear or module == "patch_embedding")
+        assert torch.equal(scaled.state_dict()[name], value * 2.0 if scales else value), name
+    assert "class_token" in unscaled.state_dict() and "position_embedding" in unscaled.state_dict()
+
+
+# --- every backbone as the runs build it -------------------------------------------------
+
+RUN_MODELS = {
+    "resnet": {"encoder_width": 4, "encoder_blocks": [1, 1], "encoder_stem_stride": 1},
+    "vit": {
+        "vit_patch_size": 4,
+        "vit_depth": 1,
+        "vit_width": 8,
+        "vit_heads": 2,
+        "vit_mlp_ratio": 2,
+        "vit_pooling": "cls",
+    },
+    "mlp": {"mlp_dims": [16, 8]},
+}
+
+
+def run_settings(backbone: str) -> dict:
+    """Settings of a run with ``backbone``, every model setting given (unused ones at the
+    other backbones' values)."""
+    settings = {"projector_depth": 2, "projector_hidden_dim": 12, "projector_out_dim": 6}
+    for values in RUN_MODELS.values():
+        settings |= values
+    return settings | {"backbone": backbone}
+
+
+def test_every_backbone_has_run_settings():
+    assert set(RUN_MODELS) == set(BACKBONES)
+    assert set(run_settings("vit")) == set(MODEL_SETTINGS)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_channels_last_models_compute_what_contiguous_ones_do(backbone):
+    """model_from_settings keeps its weights channels-last, as do the augmentations their
+    images; the numbers are those of the same weights and images in the default layout."""
+    torch.manual_seed(0)
+    channels_last = model_from_settings(run_settings(backbone), (16, 16, 3)).eval()
+    contiguous = build_model((16, 16, 3), **run_settings(backbone)).eval()
+    contiguous.load_state_dict(channels_last.state_dict())
+    images = torch.rand(IMAGES)
+    with torch.no_grad():
+        expected = contiguous(images)
+        for layout in (torch.contiguous_format, torch.channels_last):
+            outputs = channels_last.forward_all(images.contiguous(memory_format=layout))
+            torch.testing.assert_close(outputs["projector"], expected)

@@ -68,8 +68,8 @@ def kill_training_after_first_checkpoint(workdir: Path) -> subprocess.Popen:
 
 
 def state_dicts_equal(first: Path, second: Path) -> bool:
-    a = torch.load(first, weights_only=False)["model"]
-    b = torch.load(second, weights_only=False)["model"]
+    a = torch.load(first, weights_only=True)["model"]
+    b = torch.load(second, weights_only=True)["model"]
     return a.keys() == b.keys() and all(torch.equal(a[key], b[key]) for key in a)
 
 

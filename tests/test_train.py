@@ -2,6 +2,7 @@
 exact resume; a run end to end into model.pt and embeddings.npz."""
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,8 +17,9 @@ from sslgeom.augment import StrengthAugmentation
 from sslgeom.data.io import save_dataset
 from sslgeom.data.shapes import make_shapes
 from sslgeom.losses import nt_xent
-from sslgeom.models import build_model
-from sslgeom.runs import embed_run, model_from_settings, pretrain_run
+from sslgeom.methods import BYOL, Method, PairwiseLoss, trained_parameters
+from sslgeom.models import Projector, build_model
+from sslgeom.runs import embed_run, model_from_settings, pretrain_run, trained_run_models
 from sslgeom.train import (
     build_optimizer,
     learning_rate,
@@ -48,18 +50,34 @@ def simclr_loss(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
     return nt_xent(z1, z2, temperature=0.5)
 
 
+def pairwise(loss_fn) -> Callable[[torch.nn.Module], Method]:
+    """A method factory for ``train``: the pairwise loss ``loss_fn``."""
+    return lambda model: PairwiseLoss(loss_fn)
+
+
+SIMCLR = pairwise(simclr_loss)
+
+
+def byol_method(total_steps: int) -> Callable[[torch.nn.Module], Method]:
+    """A method factory for ``train``: BYOL on ``initial_model``'s 8-d output, its target
+    moving fast (τ_base 0.9) so that a wrong target state shows within a few steps."""
+    return lambda model: BYOL(model, Projector(8, 2, 16, 8), 0.9, total_steps)
+
+
 def train(
     checkpoint: Path,
     log=None,
     fingerprint: str = FINGERPRINT,
-    loss_fn=simclr_loss,
+    method=SIMCLR,
     batch_size: int = BATCH,
     precision: str = "fp32",
     images: torch.Tensor = IMAGES,
     train_steps: int | None = None,
     snapshot_epochs: tuple[int, ...] = (),
+    backbone: str = "resnet",
 ):
-    """A fresh seeded model and optimizer pretrained by ``pretrain``: (model, history, log lines).
+    """A fresh seeded model, the method ``method(model)`` and an optimizer of both pretrained by
+    ``pretrain``: (model, history, log lines).
 
     Every log line is recorded, then passed to ``log`` if given.
     """
@@ -70,12 +88,15 @@ def train(
         if log is not None:
             log(line)
 
-    model = initial_model()
-    optimizer = build_optimizer("sgd", model.parameters(), lr=BASE_LR, weight_decay=1e-4)
+    model = initial_model(backbone)
+    built = method(model)
+    optimizer = build_optimizer(
+        "sgd", trained_parameters(model, built), lr=BASE_LR, weight_decay=1e-4
+    )
     history, _ = pretrain(
         model=model,
         sampler=AugmentedViews(images, StrengthAugmentation(1.0, (16, 16))),
-        loss_fn=loss_fn,
+        method=built,
         optimizer=optimizer,
         epochs=EPOCHS,
         train_steps=train_steps,
@@ -91,7 +112,14 @@ def train(
     return model, history, lines
 
 
-def initial_model() -> torch.nn.Module:
+BACKBONE_SETTINGS = {
+    "resnet": {"encoder_width": 4, "encoder_blocks": [1, 1]},
+    "vit": {"vit_patch_size": 4, "vit_depth": 2, "vit_width": 8, "vit_heads": 2},
+    "mlp": {"mlp_dims": [32, 8]},
+}
+
+
+def initial_model(backbone: str = "resnet") -> torch.nn.Module:
     """The model ``train`` starts from: the same weights on every call."""
     torch.manual_seed(SEED)
     return build_model(
@@ -99,8 +127,8 @@ def initial_model() -> torch.nn.Module:
         projector_depth=2,
         projector_hidden_dim=16,
         projector_out_dim=8,
-        encoder_width=4,
-        encoder_blocks=[1, 1],
+        backbone=backbone,
+        **BACKBONE_SETTINGS[backbone],
     )
 
 
@@ -186,27 +214,58 @@ def test_pretrain_history_has_one_row_per_epoch(reference):
     assert history[-1]["lr"] < history[0]["lr"]
 
 
+@pytest.mark.parametrize("backbone", BACKBONE_SETTINGS)
 @pytest.mark.parametrize(
     ("train_steps", "steps_after_resume"),
     [(None, 2 + 2), (5, 2 + 1)],
     ids=["epochs", "train_steps-ending-in-a-cut-short-epoch"],
 )
-def test_interrupted_run_resumes_exactly(tmp_path, step_lrs, train_steps, steps_after_resume):
+def test_interrupted_run_resumes_exactly(
+    tmp_path, step_lrs, train_steps, steps_after_resume, backbone
+):
     reference_model, reference_history, _ = train(
-        tmp_path / "reference.pt", train_steps=train_steps
+        tmp_path / "reference.pt", train_steps=train_steps, backbone=backbone
     )
     checkpoint = tmp_path / "checkpoint.pt"
     with pytest.raises(Interrupted):
-        train(checkpoint, log=kill_at_epoch_two, train_steps=train_steps)
-    assert torch.load(checkpoint, weights_only=False)["epoch"] == 1
+        train(checkpoint, log=kill_at_epoch_two, train_steps=train_steps, backbone=backbone)
+    assert torch.load(checkpoint, weights_only=True)["epoch"] == 1
 
     steps_before_resume = len(step_lrs)
-    model, history, lines = train(checkpoint, train_steps=train_steps)
+    model, history, lines = train(checkpoint, train_steps=train_steps, backbone=backbone)
     assert len(step_lrs) - steps_before_resume == steps_after_resume
     assert any(line.startswith(f"resuming from {checkpoint} after epoch 1/3") for line in lines)
     assert [line.split()[1] for line in lines if line.startswith("epoch")] == ["2/3", "3/3"]
     assert_same_weights(model, reference_model)
     assert losses(history) == losses(reference_history)
+
+
+def test_interrupted_byol_run_resumes_exactly_with_its_target_network(tmp_path):
+    """BYOL's predictor and EMA target are training state: a run killed after epoch 1 and
+    resumed ends bit-identical to an uninterrupted one, target included."""
+    total_steps = EPOCHS * len(IMAGES) // BATCH
+    reference_model, reference_history, _ = train(
+        tmp_path / "reference.pt", method=byol_method(total_steps)
+    )
+    checkpoint = tmp_path / "checkpoint.pt"
+    with pytest.raises(Interrupted):
+        train(checkpoint, log=kill_at_epoch_two, method=byol_method(total_steps))
+    model, history, _ = train(checkpoint, method=byol_method(total_steps))
+    assert_same_weights(model, reference_model)
+    assert losses(history) == losses(reference_history)
+    resumed = torch.load(checkpoint, weights_only=False)["method"]
+    uninterrupted = torch.load(tmp_path / "reference.pt", weights_only=False)["method"]
+    assert resumed.keys() == uninterrupted.keys()
+    assert any(name.startswith("target.") for name in resumed)
+    assert any(name.startswith("predictor.") for name in resumed)
+    for name, value in resumed.items():
+        assert torch.equal(value, uninterrupted[name]), name
+    # The target is neither the online network nor left at its initial copy of it.
+    initial = initial_model().state_dict()
+    online = model.state_dict()
+    moved = [name for name in online if online[name].is_floating_point()]
+    assert all(not torch.equal(resumed[f"target.{name}"], online[name]) for name in moved)
+    assert all(not torch.equal(resumed[f"target.{name}"], initial[name]) for name in moved)
 
 
 def test_checkpoint_of_other_settings_is_ignored(tmp_path, reference):
@@ -238,7 +297,7 @@ def test_nan_loss_raises_naming_the_epoch(tmp_path):
         return loss * float("nan") if len(calls) > len(IMAGES) // BATCH else loss
 
     with pytest.raises(FloatingPointError, match="diverged in epoch 2"):
-        train(tmp_path / "checkpoint.pt", loss_fn=nan_in_second_epoch)
+        train(tmp_path / "checkpoint.pt", method=pairwise(nan_in_second_epoch))
 
 
 def test_nan_loss_names_the_first_batch_whose_loss_is_not_finite(tmp_path):
@@ -251,7 +310,7 @@ def test_nan_loss_names_the_first_batch_whose_loss_is_not_finite(tmp_path):
         return loss * float("nan") if len(calls) >= batches_per_epoch + 2 else loss
 
     with pytest.raises(FloatingPointError, match="epoch 2: loss is nan at batch 1$"):
-        train(tmp_path / "checkpoint.pt", loss_fn=nan_from_second_batch_of_second_epoch)
+        train(tmp_path / "checkpoint.pt", method=pairwise(nan_from_second_batch_of_second_epoch))
 
 
 def test_training_step_reads_nothing_back_from_the_device(monkeypatch):
@@ -268,7 +327,7 @@ def test_training_step_reads_nothing_back_from_the_device(monkeypatch):
             return _original(self, *args)
 
         monkeypatch.setattr(torch.Tensor, method, recording)
-    loss = training_step(model, views, simclr_loss, optimizer)
+    loss = training_step(model, views, PairwiseLoss(simclr_loss), optimizer)
     monkeypatch.undo()
     assert reads == []
     assert torch.isfinite(loss)
@@ -328,7 +387,7 @@ def test_epoch_zero_snapshot_is_the_untrained_model_and_survives_a_resume(tmp_pa
     with pytest.raises(Interrupted):
         train(checkpoint, log=kill_at_epoch_two, snapshot_epochs=(0, 1))
     model, _, _ = train(checkpoint, snapshot_epochs=(0, 1))
-    snapshots = torch.load(checkpoint, weights_only=False)["snapshots"]
+    snapshots = torch.load(checkpoint, weights_only=True)["snapshots"]
     assert sorted(snapshots) == [0, 1]
     for name, value in initial_model().state_dict().items():
         assert torch.equal(snapshots[0][name], value), name
@@ -371,7 +430,7 @@ def test_train_steps_run_saves_its_epochs_and_scaled_untrained_snapshot(tmp_path
     settings = run_settings(train_steps=5, snapshot_epochs=[0, 1], init_scale=0.5)
     model_path, log_path = tmp_path / "model.pt", tmp_path / "train_log.csv"
     pretrain_run("tiny", settings, str(dataset), model_path, log_path, tmp_path / "c.pt", "cpu", 1)
-    state = torch.load(model_path, weights_only=False)
+    state = torch.load(model_path, weights_only=True)
     assert state["epoch"] == 2
     assert len(log_path.read_text().splitlines()) == 1 + 2
 
@@ -389,7 +448,8 @@ def test_train_steps_run_saves_its_epochs_and_scaled_untrained_snapshot(tmp_path
         "reference_strength": 0.5,
         "view_seed": 0,
     }
-    embed_run(str(model_path), str(dataset), str(embeddings_path), options, 32, "cpu")
+    models = trained_run_models(str(model_path), torch.device("cpu"))
+    embed_run(models, str(dataset), str(embeddings_path), options, 32)
     with np.load(embeddings_path) as embeddings:
         assert embeddings["final_epoch"].dtype == np.int64
         assert embeddings["final_epoch"].shape == ()

@@ -22,7 +22,7 @@ rule analyze_run:
 
 rule collect_table:
     input:
-        per_run_files("{table}.csv"),
+        tabled_run_files,
     output:
         report(
             "results/{exp}/{table}.csv",
@@ -42,6 +42,6 @@ rule collect_table:
         mem_mb=2000,
         runtime=5,
     params:
-        factors=per_run_factors,
+        factors=tabled_run_factors,
     script:
         "../scripts/collect_table.py"

@@ -11,7 +11,7 @@ from sslgeom.data import (
     source_fingerprint,
     source_key,
 )
-from sslgeom.experiments import factor_columns, factor_values
+from sslgeom.experiments import PIPELINE_MODEL, factor_columns, factor_values
 from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS
 
 try:
@@ -91,6 +91,26 @@ def figure_code(*functions):
     return library_code(*functions, "plots.style.save_figure")
 
 
+def external_model(wildcards):
+    """The run's model of the config's ``models`` section, with the run's settings ({name,
+    spec, settings}); None for a model the pipeline pretrains."""
+    settings = run_settings(wildcards)
+    name = settings["model"]
+    if name == PIPELINE_MODEL:
+        return None
+    return {"name": name, "spec": config["models"][name], "settings": settings}
+
+
+def model_files(wildcards):
+    """The files the run's model is read from: its model.pt, or the files of a model trained
+    elsewhere (so that replacing them re-embeds it)."""
+    external = external_model(wildcards)
+    if external is None:
+        return f"results/{wildcards.exp}/runs/{wildcards.run}/model.pt"
+    spec = external["spec"]
+    return spec["torchscript"] if "torchscript" in spec else spec["weights"]
+
+
 def dataset_file(wildcards):
     return f"results/data/{run_settings(wildcards)['dataset']}.npz"
 
@@ -131,6 +151,27 @@ def per_run_factors(wildcards):
     ]
 
 
+def tabled_runs(wildcards):
+    """The runs that write the per-run table ``wildcards.table``: every run, but only those
+    the pipeline trains write a training log."""
+    runs = RUNS[wildcards.exp]
+    if wildcards.table != "train_log":
+        return runs
+    return {run: s for run, s in runs.items() if s["model"] == PIPELINE_MODEL}
+
+
+def tabled_run_files(wildcards):
+    return [
+        f"results/{wildcards.exp}/runs/{run}/{wildcards.table}.csv"
+        for run in tabled_runs(wildcards)
+    ]
+
+
+def tabled_run_factors(wildcards):
+    columns = experiment_factors(wildcards)
+    return [factor_values(s, columns) for s in tabled_runs(wildcards).values()]
+
+
 def experiment_analyses(exp):
     return config["experiments"][exp]["analyses"]
 
@@ -149,6 +190,11 @@ def experiment_figures(exp):
     figures = [f for f in CORE_FIGURES if f != "augmentations" or augments_images(exp)]
     for analysis in experiment_analyses(exp):
         figures += ANALYSIS_FIGURES[analysis]
+    if all(settings["model"] != PIPELINE_MODEL for settings in RUNS[exp].values()):
+        # models trained elsewhere have no training log, nor snapshots to converge over
+        figures.remove("training_curves")
+        if "convergence_over_epochs" in figures:
+            figures.remove("convergence_over_epochs")
     if uses_shapes(exp):
         figures.append("latent_r2_by_layer")
         if "identifiability" in experiment_analyses(exp):

@@ -1,6 +1,6 @@
 rule embed:
     input:
-        model="results/{exp}/runs/{run}/model.pt",
+        model=model_files,
         dataset=dataset_file,
     output:
         "results/{exp}/runs/{run}/embeddings.npz",
@@ -16,6 +16,7 @@ rule embed:
         runtime=20,
         gpu=config["compute"]["train_gpus"],
     params:
+        external=external_model,
         options=config["embedding"],
         snapshot_train_images=config["identifiability"]["fit_images"],
         geometry=geometry_extraction_options,

@@ -10,6 +10,10 @@ from typing import BinaryIO
 
 import numpy as np
 
+# embeddings.npz's final_epoch for a model of the config's models section: its training is
+# not known here
+EPOCH_TRAINED_ELSEWHERE = -1
+
 
 def write_atomically(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write`` on a temporary file beside ``path``, then rename it onto ``path``.
@@ -59,7 +63,10 @@ def load_embeddings(
 
 
 def write_rows(rows: list[dict], path: str | Path) -> None:
+    """The rows as a CSV file with a header of the first row's keys; no rows: an empty file."""
     with open(path, "w", newline="") as file:
+        if not rows:
+            return
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)

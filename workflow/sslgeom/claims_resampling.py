@@ -77,7 +77,7 @@ def test_set_resamples(
     """(metric, layer) → run (its factor values in ``factors`` order) → test-set resamples of
     ``invariance_ref`` at the encoder and the projector, the projector's ``rankme`` and both
     layers' ``probe_acc`` (whose observed values come from ``metrics``); the same resampled
-    images for every run."""
+    images for every run that has a projector."""
     rng = np.random.default_rng(seed)
     counts = functools.cache(lambda n: resample_counts(n, n_resamples, seed))
     probe = metrics[metrics["metric"] == "probe_acc"].set_index([*factors, "layer"])["value"]
@@ -85,6 +85,8 @@ def test_set_resamples(
     for values, path in zip(run_factors, embeddings_paths, strict=True):
         run = tuple(values[factor] for factor in factors)
         arrays = load_embeddings(path, prefixes=("refviews_", "test_projector", "test_labels"))
+        if "test_projector" not in arrays:  # a model trained elsewhere, without a projector
+            continue
         for layer in LAYERS:
             views = arrays[f"refviews_{layer}"]
             resamples["invariance_ref", layer][run] = invariance_resamples(

@@ -15,6 +15,7 @@ PyYAML silently keeps the last.
 import copy
 import difflib
 import itertools
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -24,13 +25,21 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
-from sslgeom.data import SourceError, dataset_kind, inspect_source, source_key
+from sslgeom.data import (
+    SourceError,
+    dataset_kind,
+    inspect_source,
+    model_input_shape,
+    source_key,
+)
 from sslgeom.data.mnist import MNIST5K_IMAGES
-from sslgeom.experiments import experiment_runs, format_value, variants
+from sslgeom.experiments import PIPELINE_MODEL, experiment_runs, format_value, variants
+from sslgeom.layers import external_layer_names
 from sslgeom.training_length import training_length
 
 CONFIG_SCHEMA = "config.schema.yaml"
 RUN_SCHEMA = "run.schema.yaml"
+PREDICTOR_METHODS = ("byol", "simsiam")
 TYPE_NAMES = {"array": "list", "object": "mapping"}
 LOWER_BOUNDS = {"minimum": "≥", "exclusiveMinimum": ">"}
 UPPER_BOUNDS = {"maximum": "≤", "exclusiveMaximum": "<"}
@@ -61,10 +70,12 @@ def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]
         name: _split_sizes(name, parameters) for name, parameters in checked["datasets"].items()
     }
     run_schema = _load_schema(Path(schema_dir) / RUN_SCHEMA)
+    _check_model_sources(checked["models"])
     runs = {
-        name: _checked_runs(name, experiment, run_schema, sizes)
+        name: _checked_runs(name, experiment, run_schema, checked, sizes)
         for name, experiment in checked["experiments"].items()
     }
+    _check_external_layers(checked, runs)
     _check_test_images(checked, runs, sizes)
     _check_subspace_dimension(checked["geometry"])
     config.update(checked)
@@ -191,9 +202,10 @@ def _check_own_datasets_name_a_source(config: dict, schema: dict) -> None:
         )
 
 
-def _checked_runs(name: str, experiment: dict, run_schema: dict, sizes: dict) -> dict:
+def _checked_runs(name: str, experiment: dict, run_schema: dict, config: dict, sizes: dict) -> dict:
     """The runs of one experiment, each checked and with the run defaults filled in;
     ``sizes``: dataset → (train, test) examples."""
+    datasets = config["datasets"]
     where = ("experiments", name)
     _check_not_set_twice(where, experiment)
     _check_grid_values_distinct(where, experiment["grid"])
@@ -209,10 +221,14 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, sizes: dict) ->
         epochs_written = "epochs" in settings
         _check_run(settings, run_schema, origin)
         _check_epochs_or_train_steps(settings, epochs_written, origin)
-        _check_dataset_declared(settings, sizes, origin)
+        _check_dataset_declared(settings, datasets, origin)
+        _check_external_model(settings, config, experiment["analyses"], origin)
         _check_views_and_backbone(settings, experiment["analyses"], origin)
+        _check_predictor(settings, origin)
+        _check_vit_fits(settings, datasets, origin)
         _check_batch_fits(settings, sizes, origin)
         _check_snapshots_before_end(settings, sizes, origin)
+    _check_external_runs_distinct(runs, origins)
     return runs
 
 
@@ -333,7 +349,11 @@ def _check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOr
                 settings["strength"] != 0,
                 "vectors have no image augmentation; allowed: 0",
             ),
-            ("backbone", settings["backbone"] != "mlp", "a ResNet needs images; allowed: mlp"),
+            (
+                "backbone",
+                settings["backbone"] != "mlp" and settings["model"] == PIPELINE_MODEL,
+                "vectors are not images; allowed: mlp",
+            ),
         ]
         for key, is_wrong, problem in wrong:
             if is_wrong:
@@ -363,6 +383,131 @@ def _check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOr
             f"{resampled} has no effect: only latent views on shapes resample latents; "
             "allowed: [] here",
         )
+
+
+def _check_predictor(settings: dict, origin: RunOrigin) -> None:
+    """Only BYOL and SimSiam have a predictor whose width can be set."""
+    width = settings["predictor_hidden_dim"]
+    if width is not None and settings["method"] not in PREDICTOR_METHODS:
+        raise _error_at(
+            origin.path_of("predictor_hidden_dim"),
+            f"{width} has no effect: method {settings['method']!r} has no predictor (only "
+            f"{' and '.join(PREDICTOR_METHODS)} have); allowed: null here",
+        )
+
+
+def _check_vit_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+    """A ViT cuts the images into whole patches and splits its width among its heads."""
+    if settings["backbone"] != "vit":
+        return
+    dataset, patch = settings["dataset"], settings["vit_patch_size"]
+    shape = model_input_shape(dataset, datasets[dataset])
+    if shape is None:  # known once the dataset is built: the model's constructor checks it
+        return
+    size = shape[-1]
+    if shape[-2] % patch or size % patch:
+        divisors = ", ".join(str(d) for d in range(1, size + 1) if size % d == 0)
+        set_at = f" (datasets.{dataset}.size)" if dataset == "shapes" else ""
+        raise _error_at(
+            origin.path_of("vit_patch_size"),
+            f"{patch} does not divide the {size}×{size} images of {dataset}{set_at}; "
+            f"allowed: a divisor of {size} ({divisors})",
+        )
+    width, heads = settings["vit_width"], settings["vit_heads"]
+    if width % heads:
+        raise _error_at(
+            origin.path_of("vit_heads"),
+            f"{heads} heads do not divide vit_width ({width}); allowed: a divisor of {width}",
+        )
+
+
+def _check_model_sources(models: dict) -> None:
+    """Each model is a TorchScript file, or a factory with its weights: never both."""
+    for name, spec in models.items():
+        if ("torchscript" in spec) == ("factory" in spec or "weights" in spec):
+            raise _error_at(
+                ("models", name),
+                "give either torchscript (a TorchScript file) or factory and weights "
+                "(package.module:function and a state-dict file)",
+            )
+        for key in ("factory", "weights"):
+            if "torchscript" not in spec and key not in spec:
+                raise _error_at(("models", name), f"missing key {key!r} (factory needs weights)")
+        channels = spec["input_shape"][0]
+        for key in ("mean", "std"):
+            if spec[key] is not None and len(spec[key]) != channels:
+                raise _error_at(
+                    ("models", name, key),
+                    f"{len(spec[key])} values for {channels} input channels "
+                    f"(input_shape {spec['input_shape']}); allowed: one per channel",
+                )
+
+
+def _check_external_model(settings: dict, config: dict, analyses: list, origin: RunOrigin):
+    """A run's model is the pipeline's or a declared one, which takes the dataset's inputs and,
+    for the geometry, has a projector."""
+    name = settings["model"]
+    if name == PIPELINE_MODEL:
+        return
+    models = config["models"]
+    if name not in models:
+        allowed = ", ".join([PIPELINE_MODEL, *models])
+        raise _error_at(
+            origin.path_of("model"), f"{name!r} is not declared under models; allowed: {allowed}"
+        )
+    dataset = settings["dataset"]
+    shape = model_input_shape(dataset, config["datasets"][dataset])
+    if shape is not None and list(shape) != models[name]["input_shape"]:
+        raise _error_at(
+            ("models", name, "input_shape"),
+            f"{models[name]['input_shape']}, but {dataset} (run setting at "
+            f"{_dotted(origin.path_of('dataset'))}) gives inputs of shape {list(shape)}",
+        )
+    if "geometry" in analyses and not models[name]["projector"]:
+        raise _error_at(
+            (*origin.experiment, "analyses"),
+            f"the geometry measures the projector, which model {name} has none of; allowed: "
+            "analyses without geometry, or projector modules under models",
+        )
+
+
+def _check_external_runs_distinct(runs: dict[str, dict], origins: list[RunOrigin]) -> None:
+    """A model trained elsewhere is analysed once per setting: runs of it that differ in their
+    seed alone would be identical."""
+    seen = {}
+    for settings, origin in zip(runs.values(), origins, strict=True):
+        if settings["model"] == PIPELINE_MODEL:
+            continue
+        key = json.dumps({k: v for k, v in settings.items() if k != "seed"}, sort_keys=True)
+        if key in seen and seen[key] != settings["seed"]:
+            raise _error_at(
+                origin.path_of("seed"),
+                f"model {settings['model']} is trained elsewhere, so its runs at seeds "
+                f"{seen[key]} and {settings['seed']} would be the same; allowed: one seed for it "
+                "(vary the model around pipeline runs, rather than crossing it with the seeds)",
+            )
+        seen[key] = settings["seed"]
+
+
+def _check_external_layers(config: dict, runs: dict[str, dict[str, dict]]) -> None:
+    """The layers the identifiability analysis compares exist in every model trained elsewhere
+    that it compares."""
+    layers = config["identifiability"]["layers"]
+    for experiment, experiment_runs_ in runs.items():
+        if "identifiability" not in config["experiments"][experiment]["analyses"]:
+            continue
+        for settings in experiment_runs_.values():
+            name = settings["model"]
+            if name == PIPELINE_MODEL:
+                continue
+            available = external_layer_names(config["models"][name])
+            missing = [layer for layer in layers if layer not in available]
+            if missing:
+                raise _error_at(
+                    ("identifiability", "layers"),
+                    f"model {name} (experiment {experiment}) has no layer {missing[0]!r}; its "
+                    f"layers: {', '.join(available)}",
+                )
 
 
 def _check_batch_fits(settings: dict, sizes: dict, origin: RunOrigin) -> None:

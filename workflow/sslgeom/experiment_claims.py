@@ -125,6 +125,8 @@ def cosentino_claims(
     ``resamples``: (metric, layer) → (seed, strength) → test-set resamples of the metric, or None.
     """
     layers = ("encoder", "projector")
+    if "projector" not in set(metrics["layer"]):  # a model trained elsewhere, without one
+        return
     values = {
         (metric, layer): with_resamples(
             run_values(metrics, metric=metric, layer=layer),

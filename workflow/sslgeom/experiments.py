@@ -14,6 +14,7 @@ experiment name every varied factor, so ``optimizer~sgd/batch_size~256/method~vi
 import itertools
 
 REPORTED_FACTORS = ("dataset", "method", "strength", "seed")
+PIPELINE_MODEL = "pipeline"  # run setting ``model``: pretrained by the pipeline
 
 
 def format_value(value) -> str:

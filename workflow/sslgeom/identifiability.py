@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from sslgeom.artifacts import load_embeddings
+from sslgeom.artifacts import EPOCH_TRAINED_ELSEWHERE, load_embeddings
 from sslgeom.metrics.similarity import (
     RepresentationStats,
     Shuffles,
@@ -146,6 +146,7 @@ def compare_runs(
     snapshot epoch of one run with the same run's final model (``comparison`` =
     ``to_final``) or with the same epoch of a run that differs only in its seed
     (``across_seeds``); the final model is included as ``epoch`` = the run's last epoch.
+    Models trained elsewhere have no convergence rows.
     """
     layers, factors = options["layers"], list(factor_values[0])
     started = time.perf_counter()
@@ -185,6 +186,8 @@ def compare_runs(
                     meta | {"epoch": epoch, "comparison": "across_seeds"},
                 )
     for i, run in enumerate(runs):
+        if run.final_epoch == EPOCH_TRAINED_ELSEWHERE:
+            continue
         for epoch in run.epochs:
             meta = {"run_a": run_ids[i], "run_b": run_ids[i], **factor_values[i]}
             comparisons.add(

@@ -1,8 +1,11 @@
 """Self-supervised losses on the projector outputs of two batches of views.
 
-Each loss is a function ``loss(z1, z2, **params) -> scalar`` where row i of
+Each pairwise loss is a function ``loss(z1, z2, **params) -> scalar`` where row i of
 ``z1`` and ``z2`` are two views of the same image; ``LOSSES`` maps the config's
-``method`` name to it, so peers (VICReg, Barlow Twins) are added beside SimCLR.
+``method`` name to it, so peers (VICReg, Barlow Twins) are added beside SimCLR. The
+predictive losses of BYOL and SimSiam compare one branch's prediction with the other
+branch's stopped-gradient output (:func:`byol`, :func:`simsiam`); :mod:`sslgeom.methods`
+builds the modules they need.
 """
 
 import functools
@@ -107,13 +110,45 @@ def barlow_twins(z1: Tensor, z2: Tensor, barlow_off_diagonal_weight: float) -> T
     return on_diagonal + barlow_off_diagonal_weight * off_diagonal
 
 
+def symmetric_cosine(p1: Tensor, p2: Tensor, t1: Tensor, t2: Tensor) -> Tensor:
+    """mean_i cos(p1_i, sg(t2_i)) + mean_i cos(p2_i, sg(t1_i)): each view's prediction
+    against the other view's target, no gradient reaching the targets (sg, stop-gradient)."""
+    return (
+        F.cosine_similarity(p1, t2.detach(), dim=1).mean()
+        + F.cosine_similarity(p2, t1.detach(), dim=1).mean()
+    )
+
+
+def byol(q1: Tensor, q2: Tensor, t1: Tensor, t2: Tensor) -> Tensor:
+    """BYOL's symmetrised loss (Grill et al. 2020, arXiv 2006.07733, eq. 2 and its
+    symmetrisation): for the online predictions q of each view and the target network's
+    projections t of the other view, ‖q̄ − t̄‖² = 2 − 2 cos(q, t) with q̄, t̄ unit vectors,
+    averaged over the batch and summed over the two orderings::
+
+        ℓ = mean_i [2 − 2 cos(q1_i, sg(t2_i))] + mean_i [2 − 2 cos(q2_i, sg(t1_i))]
+
+    It lies in [0, 8]."""
+    return 4 - 2 * symmetric_cosine(q1, q2, t1, t2)
+
+
+def simsiam(p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor) -> Tensor:
+    """SimSiam's symmetrised negative cosine similarity (Chen & He 2021, arXiv 2011.10566,
+    eq. 2 with the stop-gradient of eq. 3), for predictions p and projections z::
+
+        ℓ = −1/2 [mean_i cos(p1_i, sg(z2_i)) + mean_i cos(p2_i, sg(z1_i))]
+
+    It lies in [−1, 1]."""
+    return -symmetric_cosine(p1, p2, z1, z2) / 2
+
+
 LOSSES = {"simclr": nt_xent, "vicreg": vicreg, "barlow": barlow_twins}
 
 
 def loss_from_settings(method: str, settings: dict) -> Callable[[Tensor, Tensor], Tensor]:
-    """The loss of ``method`` with its hyper-parameters taken from ``settings`` by name."""
+    """The pairwise loss of ``method`` with its hyper-parameters taken from ``settings`` by
+    name."""
     if method not in LOSSES:
-        raise ValueError(f"unknown method {method!r}; known: {sorted(LOSSES)}")
+        raise ValueError(f"unknown pairwise loss {method!r}; known: {sorted(LOSSES)}")
     loss = LOSSES[method]
     names = list(inspect.signature(loss).parameters)[2:]
     return functools.partial(loss, **{name: settings[name] for name in names})

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from sslgeom.artifacts import write_atomically
+from sslgeom.methods import Method
 from sslgeom.training_length import training_length
 from sslgeom.views import ViewSampler
 
@@ -74,11 +75,12 @@ def set_rng_state(state: dict) -> None:
 
 
 def load_checkpoint(path: Path, fingerprint: str, log=print) -> dict | None:
-    """The checkpoint at ``path`` if it belongs to these settings, else None."""
+    """The checkpoint at ``path`` if it belongs to these settings, else None (unpickled with
+    ``weights_only``: the checkpoint holds tensors and plain containers only)."""
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a torn or foreign file: start over rather than fail
         log(f"ignoring unreadable checkpoint {path}: {err}")
         return None
@@ -91,14 +93,15 @@ def load_checkpoint(path: Path, fingerprint: str, log=print) -> dict | None:
 def training_step(
     model: nn.Module,
     views: tuple[Tensor, Tensor],
-    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    method: Method,
     optimizer: torch.optim.Optimizer,
     precision: str = "fp32",
+    indices: Tensor | None = None,
 ) -> Tensor:
     """One optimizer step on a batch of positive pairs (two batches of model inputs, row i of
-    each a view of example i); the loss.
+    each a view of example ``indices[i]``) with the run's ``method``; the loss.
 
-    With ``precision="bf16"`` the model's forward pass runs under bf16 autocast; the loss, the
+    With ``precision="bf16"`` the method's forward pass runs under bf16 autocast; the loss, the
     gradients' accumulation into the fp32 weights and the optimizer step stay in fp32. Nothing
     is read back to the host (no check of the loss either, which on a GPU would wait for the
     step to finish): :func:`train_epoch` checks the losses once per epoch.
@@ -108,8 +111,8 @@ def training_step(
     autocast_dtype = AUTOCAST_DTYPES[precision]
     both = torch.cat(views)
     with torch.autocast(both.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        z = model(both)
-    loss = loss_fn(*z.float().chunk(2))
+        outputs = method.outputs(model, both)
+    loss = method.loss(tuple(output.float() for output in outputs), indices)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -119,7 +122,7 @@ def training_step(
 def train_epoch(
     model: nn.Module,
     sampler: ViewSampler,
-    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    method: Method,
     optimizer: torch.optim.Optimizer,
     lr_of_step: Callable[[int], float],
     first_step: int,
@@ -128,22 +131,27 @@ def train_epoch(
     n_batches: int | None = None,
 ) -> float:
     """One pass over the sampler's examples in shuffled full batches of
-    :func:`training_step`, stopped after ``n_batches`` batches if given; the mean loss.
+    :func:`training_step`, each followed by the method's update after the step, stopped after
+    ``n_batches`` batches if given; the mean loss.
 
     The losses stay on the sampler's device until the epoch ends, when their sum is read once;
     if a loss was not finite, FloatingPointError names the first such batch (the steps after it
     have run too, so the model is then unusable).
     """
     model.train()
+    method.train()
     order = torch.randperm(len(sampler)).to(sampler.device)
     if n_batches is None:
         n_batches = len(sampler) // batch_size
     losses = []
     for index in range(n_batches):
+        step = first_step + index
         for group in optimizer.param_groups:
-            group["lr"] = lr_of_step(first_step + index)
-        views = sampler.pair(order[index * batch_size : (index + 1) * batch_size])
-        losses.append(training_step(model, views, loss_fn, optimizer, precision))
+            group["lr"] = lr_of_step(step)
+        batch = order[index * batch_size : (index + 1) * batch_size]
+        views = sampler.pair(batch)
+        losses.append(training_step(model, views, method, optimizer, precision, batch))
+        method.after_step(model, step)
     mean = sum(losses).item() / n_batches  # summed in step order, on the device
     if not math.isfinite(mean):
         raise FloatingPointError(first_nonfinite_loss(losses))
@@ -165,7 +173,7 @@ def weights_copy(model: nn.Module) -> dict:
 def pretrain(
     model: nn.Module,
     sampler: ViewSampler,
-    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    method: Method,
     optimizer: torch.optim.Optimizer,
     epochs: int,
     batch_size: int,
@@ -178,15 +186,16 @@ def pretrain(
     log=print,
     train_steps: int | None = None,
 ) -> tuple[list[dict], dict[int, dict]]:
-    """Train on the sampler's positive pairs for ``epochs`` epochs, or for exactly
-    ``train_steps`` optimizer steps when given (full epochs, the last one cut short), resuming
-    from ``checkpoint_path``.
+    """Train on the sampler's positive pairs with ``method`` for ``epochs`` epochs, or for
+    exactly ``train_steps`` optimizer steps when given (full epochs, the last one cut short),
+    resuming from ``checkpoint_path``.
 
     The learning rate warms up over ``warmup_epochs`` epochs (at most the whole run), then
     decays to zero at the end of the run. Returns the epoch history and the snapshots: epoch →
     a CPU copy of the model's state after that epoch, for each of ``snapshot_epochs``, where
     epoch 0 is the model as passed in, before any step. The RNG must be seeded by the caller;
-    its state is saved and restored with each checkpoint, and so are the snapshots taken so far.
+    its state is saved and restored with each checkpoint, and so are the method's state (its
+    predictor, target network or head) and the snapshots taken so far.
     """
     if len(sampler) < batch_size:
         raise ValueError(f"batch size {batch_size} is larger than the {len(sampler)} examples")
@@ -206,6 +215,7 @@ def pretrain(
     state = load_checkpoint(checkpoint_path, fingerprint, log)
     if state is not None:
         model.load_state_dict(state["model"])
+        method.load_state_dict(state["method"])
         optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         history, snapshots, start = state["history"], state["snapshots"], state["epoch"]
@@ -219,7 +229,7 @@ def pretrain(
             loss = train_epoch(
                 model,
                 sampler,
-                loss_fn,
+                method,
                 optimizer,
                 lr_of_step,
                 (epoch - 1) * length.steps_per_epoch,
@@ -247,6 +257,7 @@ def pretrain(
         save_atomically(
             {
                 "model": model.state_dict(),
+                "method": method.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "rng": get_rng_state(),
                 "epoch": epoch,

@@ -33,6 +33,7 @@ __all__ = [
     "dataset_kind",
     "inspect_source",
     "load_dataset",
+    "model_input_shape",
     "save_dataset",
     "source_files",
     "source_fingerprint",
@@ -65,6 +66,27 @@ FOLDER_OPTIONS = ("image_size", "channels")
 def dataset_kind(name: str) -> str:
     """The builder of a dataset name: itself, or ``vectors`` for ``vectors_<suffix>``."""
     return "vectors" if name.startswith("vectors_") else name
+
+
+# One stored example as a model reads it (channels first), where the config alone fixes it.
+FIXED_INPUT_SHAPES = {
+    "mnist5k": (3, 32, 32),
+    "cifar10": (3, 32, 32),
+    "cifar100": (3, 32, 32),
+    "stl10": (3, 96, 96),
+}
+
+
+def model_input_shape(name: str, parameters: dict) -> tuple[int, ...] | None:
+    """The shape of one of the dataset's inputs as a model reads it (C×H×W images, (D,)
+    vectors), from its config ``parameters`` (defaults filled); None where only the built
+    dataset tells."""
+    kind = dataset_kind(name)
+    if kind == "shapes":
+        return (3, parameters["size"], parameters["size"])
+    if kind == "vectors":
+        return (parameters["latent_dim"],)
+    return FIXED_INPUT_SHAPES.get(kind)
 
 
 def build_dataset(name: str, cache_dir: str | Path | None = None, **params: Any) -> Dataset:

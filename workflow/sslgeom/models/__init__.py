@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from sslgeom.models.mlp import MLP
 from sslgeom.models.projector import Projector, projector_layer_names
 from sslgeom.models.resnet import ResNet
+from sslgeom.models.vit import ViT
 
 __all__ = [
     "BACKBONES",
@@ -15,6 +16,7 @@ __all__ = [
     "Projector",
     "ResNet",
     "SSLModel",
+    "ViT",
     "build_model",
     "projector_layer_names",
     "scale_weights",
@@ -22,9 +24,10 @@ __all__ = [
 
 
 class SSLModel(nn.Module):
-    """An encoder f followed by a projector g; the loss sees g(f(x))."""
+    """An encoder f followed by a projector g; the loss sees g(f(x)). The projector names its
+    layers (``layer_names``) and returns each one's output from ``forward_all``."""
 
-    def __init__(self, encoder: ResNet | MLP, projector: Projector):
+    def __init__(self, encoder: nn.Module, projector: nn.Module):
         super().__init__()
         self.encoder = encoder
         self.projector = projector
@@ -39,7 +42,7 @@ class SSLModel(nn.Module):
         return {"encoder": h, **self.projector.forward_all(h)}
 
 
-BACKBONES = ("resnet", "mlp")
+BACKBONES = ("resnet", "vit", "mlp")
 
 
 def build_model(
@@ -52,13 +55,31 @@ def build_model(
     encoder_blocks: tuple[int, ...] = (1, 1, 1, 1),
     encoder_stem_stride: int = 1,
     mlp_dims: tuple[int, ...] = (512, 128),
+    vit_patch_size: int = 8,
+    vit_depth: int = 4,
+    vit_width: int = 64,
+    vit_heads: int = 4,
+    vit_mlp_ratio: float = 4.0,
+    vit_pooling: str = "mean",
 ) -> SSLModel:
     """The encoder ``backbone`` for inputs of ``input_shape`` (H×W×C for images, (D,) for
-    vectors) with its projector: a ResNet (images only; ``encoder_*``) or an MLP (``mlp_dims``)."""
+    vectors) with its projector: a ResNet (images only; ``encoder_*``), a ViT (images only;
+    ``vit_*``) or an MLP (``mlp_dims``)."""
+    if backbone in ("resnet", "vit") and len(input_shape) != 3:
+        raise ValueError(f"the {backbone} backbone needs images (H×W×C), got inputs {input_shape}")
     if backbone == "resnet":
-        if len(input_shape) != 3:
-            raise ValueError(f"the resnet backbone needs images (H×W×C), got inputs {input_shape}")
         encoder = ResNet(encoder_width, encoder_blocks, input_shape[-1], encoder_stem_stride)
+    elif backbone == "vit":
+        encoder = ViT(
+            input_shape[:2],
+            input_shape[-1],
+            vit_patch_size,
+            vit_depth,
+            vit_width,
+            vit_heads,
+            vit_mlp_ratio,
+            vit_pooling,
+        )
     elif backbone == "mlp":
         encoder = MLP(math.prod(input_shape), mlp_dims)
     else:

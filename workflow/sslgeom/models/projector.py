@@ -7,9 +7,7 @@ and the final linear output as ``projector``, so every stage can be embedded.
 
 from torch import Tensor, nn
 
-
-def projector_layer_names(depth: int) -> list[str]:
-    return [f"proj{index}" for index in range(1, depth)] + ["projector"]
+from sslgeom.layers import projector_layer_names
 
 
 class Projector(nn.Module):

@@ -172,6 +172,24 @@ def test_latent_metrics_when_latents_are_known(tmp_path):
         assert metric_values(metrics, f"latent_r2_{name}")["encoder"] > 0.99
 
 
+def test_latents_of_other_datasets_are_plain_values_whatever_their_names(tmp_path):
+    """A latent named like one of shapes' periodic latents, on another dataset, is regressed as
+    its value: an encoder holding it linearly recovers it (R² 1); read as an angle of period
+    2π over [0, 20], as on shapes, its cos/sin would not be linear in it."""
+    embeddings = synthetic_embeddings()
+    rng = np.random.default_rng(3)
+    for split, n in (("train", N_TRAIN), ("test", N_TEST)):
+        latents = rng.uniform(0, 20, (n, 1))
+        embeddings[f"{split}_latents"] = latents
+        embeddings[f"{split}_encoder"] = np.column_stack([latents, rng.standard_normal((n, 3))])
+    embeddings["latent_names"] = np.array(["rotation"])
+    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
+    metrics_path = tmp_path / "metrics.csv"
+    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, tmp_path / "s.csv", OPTIONS)
+    r2 = metric_values(pd.read_csv(metrics_path), "latent_r2_rotation")["encoder"]
+    assert r2 > 0.99
+
+
 def regression_features(latents: np.ndarray) -> np.ndarray:
     """The latents in the encoding latent recovery regresses onto: one-hot, cos/sin, raw."""
     targets = regression_targets(latents, LATENT_NAMES, LATENT_PERIODS, CATEGORICAL_LATENTS)

@@ -196,3 +196,24 @@ def test_the_crop_is_kornias_on_the_cpu():
     torch.manual_seed(0)
     kornias = K.RandomResizedCrop((32, 32), scale=(0.08, 1.0), ratio=(3 / 4, 4 / 3))(images)
     assert torch.equal(ours, kornias)
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.5, 1.0])
+def test_grayscale_images_are_augmented_as_their_gray_rgb_copies(strength):
+    """A gray image as RGB stays gray under the whole policy, so a 1-channel image's views are
+    any channel of its RGB copy's views drawn with the same seed."""
+    gray = float_images()[:, :1]
+    augment = StrengthAugmentation(strength, SIZE)
+    torch.manual_seed(3)
+    out = augment(gray)
+    torch.manual_seed(3)
+    as_rgb = augment.ops(gray.expand(-1, 3, -1, -1)).clamp(0.0, 1.0)
+    assert out.shape == gray.shape
+    for channel in range(3):
+        torch.testing.assert_close(out[:, 0], as_rgb[:, channel], atol=1e-5, rtol=0)
+
+
+def test_example_views_of_grayscale_images_are_shown_as_rgb():
+    images = uint8_images()[..., :1]
+    out = example_views(images, strength=0.0, n_views=2, seed=0)
+    np.testing.assert_array_equal(out, np.repeat(np.stack([images, images], axis=1), 3, axis=-1))

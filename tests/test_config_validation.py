@@ -496,12 +496,17 @@ BAD_CONFIGS = {
     ),
     "typo in a vectors dataset name": (
         setting("datasets.vectorz", {}),
-        "at datasets: unknown key 'vectorz'; allowed keys: cifar10, cifar100, mnist5k, shapes, "
-        "stl10, vectors(_[A-Za-z0-9]+)?",
+        "at datasets.vectorz: unknown dataset 'vectorz' (did you mean 'vectors'?); built in: "
+        "cifar10, cifar100, mnist5k, shapes, stl10, vectors(_[A-Za-z0-9]+)?; a dataset of your "
+        "own gives folder (an image folder) or npz (an npz file)",
     ),
     "vectors dataset with an empty suffix": (
-        setting("datasets.vectors_", {}),
-        "at datasets: unknown key 'vectors_'; allowed keys:",
+        setting("datasets.vectors_", {"n_train": 256}),
+        "at datasets.vectors_: unknown dataset 'vectors_' (did you mean 'vectors'?)",
+    ),
+    "dataset name that cannot be part of a run id": (
+        setting("datasets.my~data", {"npz": "data.npz"}),
+        "at datasets: invalid name 'my~data'; allowed: names matching ^[A-Za-z][A-Za-z0-9_]*$",
     ),
 }
 

@@ -16,13 +16,13 @@ from conftest import REPO
 
 WORKFLOW = REPO / "workflow"
 # Import name → conda / PyPI package name, where the two differ.
-PACKAGE_NAMES = {"torch": "pytorch", "sklearn": "scikit-learn", "yaml": "pyyaml"}
+PACKAGE_NAMES = {"torch": "pytorch", "sklearn": "scikit-learn", "yaml": "pyyaml", "PIL": "pillow"}
 RULE_START = re.compile(r"^\s*rule\b", re.MULTILINE)
 QUOTED_AFTER = r'{}:\s*\n\s*"([^"]+)"'
 
 
 def rules_with_envs() -> dict[str, tuple[Path, Path]]:
-    """'<rules file>:<script>' → (env file, script) for every rule with a conda directive."""
+    """'<rules file>:<rule>' → (env file, script) for every rule with a conda directive."""
     found = {}
     for smk in sorted((WORKFLOW / "rules").glob("*.smk")):
         for chunk in RULE_START.split(smk.read_text())[1:]:
@@ -31,7 +31,9 @@ def rules_with_envs() -> dict[str, tuple[Path, Path]]:
             if conda and script:
                 script_path = (smk.parent / script.group(1)).resolve()
                 env_path = (smk.parent / conda.group(1)).resolve()
-                found[f"{smk.name}:{script_path.name}"] = (env_path, script_path)
+                # a rule made in a loop is anonymous and named by its name: directive
+                rule = re.match(r"\s*(\w*)", chunk).group(1) or script_path.name
+                found[f"{smk.name}:{rule}"] = (env_path, script_path)
     return found
 
 

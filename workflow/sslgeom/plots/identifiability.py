@@ -152,15 +152,17 @@ def plot_setting_similarity(cells: pd.DataFrame, factors: Sequence[str]) -> Figu
     """Which settings converge with which: ``cells`` is
     :func:`sslgeom.figure_tables.setting_similarity` (``factors``: unused, the settings are
     labelled there). One row per metric of :data:`HEATMAP_METRICS`; per layer, the mean
-    similarity of the runs of two settings after training and, beside it, the same pairs
-    before training; the diagonal holds each setting's seed pairs."""
+    similarity of the runs of two settings after training and, beside it where the runs kept
+    their epoch-0 snapshots, the same pairs before training; the diagonal holds each setting's
+    seed pairs."""
     title = "Similarity between settings (mean over their run pairs)"
     if cells.empty:
         return no_data_figure(title)
     sides = [cells[[f"position_{s}", f"setting_{s}"]].set_axis(["p", "name"], axis=1) for s in "ab"]
     names = pd.concat(sides).drop_duplicates("p").sort_values("p")["name"].tolist()
     layers = sort_layers(cells["layer"])
-    panels = [(layer, column) for layer in layers for column in ("mean", "mean_untrained")]
+    states = ["mean", "mean_untrained"] if cells["mean_untrained"].notna().any() else ["mean"]
+    panels = [(layer, state) for layer in layers for state in states]
     fig, axes = make_grid(len(HEATMAP_METRICS), len(panels), legend=False)
     side = max(3.2, 0.32 * len(names) + 1.2)
     fig.set_size_inches(side * len(panels) + 1.0, side * len(HEATMAP_METRICS) + 0.8)

@@ -16,9 +16,10 @@ from torch.optim.optimizer import register_optimizer_step_post_hook
 from sslgeom.augment import StrengthAugmentation
 from sslgeom.data.io import save_dataset
 from sslgeom.data.shapes import make_shapes
+from sslgeom.geometry_run import TANGENT_ARRAYS
 from sslgeom.losses import nt_xent
-from sslgeom.methods import BYOL, Method, PairwiseLoss, trained_parameters
-from sslgeom.models import Projector, build_model
+from sslgeom.methods import BYOL, METHODS, Method, PairwiseLoss, trained_parameters
+from sslgeom.models import BACKBONES, Projector, build_model
 from sslgeom.runs import embed_run, model_from_settings, pretrain_run, trained_run_models
 from sslgeom.train import (
     build_optimizer,
@@ -500,3 +501,62 @@ def test_bf16_runs_the_model_in_bf16_and_keeps_weights_and_loss_in_fp32(tmp_path
 def test_unknown_precision_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="fp16"):
         train(tmp_path / "checkpoint.pt", precision="fp16")
+
+
+# --- every backbone with every method ------------------------------------------------------
+
+GEOMETRY_EXTRACTION = {
+    "n_images": 4,
+    "tangent_strength": 0.2,
+    "n_augmentations": 2,
+    "latent_epsilon": 0.02,
+    "seed": 0,
+    "batch_size": 8,
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_shapes(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "shapes.npz"
+    save_dataset(make_shapes(n_train=32, n_test=8, seed=0, size=16), path)
+    return path
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("method", METHODS)
+def test_every_backbone_trains_embeds_and_differentiates_with_every_method(
+    tmp_path, tiny_shapes, backbone, method
+):
+    """Two training steps, then the embedding with the geometry extraction: the stored encoder
+    outputs are the saved encoder's on the test images and the stored Jacobians autograd's."""
+    settings = run_settings(
+        backbone=backbone, method=method, train_steps=2, vit_patch_size=8, vit_depth=1,
+        vit_width=8, vit_heads=2, mlp_dims=[16, 8],
+    )  # fmt: skip
+    model_path = tmp_path / "model.pt"
+    pretrain_run(
+        "tiny", settings, str(tiny_shapes), model_path, tmp_path / "log.csv", tmp_path / "c.pt",
+        "cpu", 1,
+    )  # fmt: skip
+    torch.manual_seed(SEED)
+    untrained = model_from_settings(settings, (16, 16, 3)).state_dict()
+    trained = torch.load(model_path, weights_only=True)["model"]
+    assert any(not torch.equal(trained[name], untrained[name]) for name in untrained)
+
+    models = trained_run_models(str(model_path), torch.device("cpu"))
+    embeddings_path = tmp_path / "embeddings.npz"
+    options = {"batch_size": 8, "n_view_images": 4, "n_views": 2, "reference_strength": 0.5}
+    embed_run(
+        models, str(tiny_shapes), str(embeddings_path), options | {"view_seed": 0}, 8,
+        GEOMETRY_EXTRACTION,
+    )  # fmt: skip
+    images = torch.from_numpy(make_shapes(n_train=32, n_test=8, seed=0, size=16).test_images)
+    model = models.final
+    with torch.no_grad():
+        encoded = model.encoder(images.permute(0, 3, 1, 2).float() / 255)
+    with np.load(embeddings_path) as stored:
+        assert stored["layers"].tolist() == ["encoder", "proj1", "projector"]
+        np.testing.assert_allclose(stored["test_encoder"], encoded.numpy(), rtol=1e-5, atol=1e-6)
+        jacobians = stored[TANGENT_ARRAYS["jacobians"]]
+    expected = torch.autograd.functional.jacobian(model.projector, encoded[:1])[0, :, 0]
+    np.testing.assert_allclose(jacobians[0], expected.numpy(), rtol=1e-4, atol=1e-6)

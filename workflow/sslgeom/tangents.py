@@ -6,6 +6,7 @@ augmentations, generating latents and class changes cause. :mod:`sslgeom.geometr
 measures them without the model (Cosentino et al. 2022, arXiv 2205.06926).
 """
 
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -41,13 +42,14 @@ def extract_tangents(
         latents = dataset.test_latents[:n]
         names = list(dataset.latent_names)
         style = [names.index(name) for name in STYLE_LATENTS]
+        render_as_stored = functools.partial(render, size=images.shape[-1])
         arrays["style"] = latent_tangents(
-            model.encoder, latents, render, style, options["latent_epsilon"], batch_size
+            model.encoder, latents, render_as_stored, style, options["latent_epsilon"], batch_size
         )
         arrays["content"] = class_change_directions(
             model.encoder,
             latents,
-            render,
+            render_as_stored,
             names.index(CONTENT_LATENTS[0]),
             len(SHAPE_CLASSES),
             batch_size,

@@ -451,3 +451,34 @@ def test_a_model_trained_elsewhere_is_labelled_without_a_method():
     labels = figure_tables.run_labels(similarity, [*STAR_FACTORS, "model"]).set_index("run")
     assert labels.loc["run0", "label"] == "model=their_net s0"
     assert labels.loc["run1", "label"] == "simclr base s1"
+
+
+def crossed_similarity() -> pd.DataFrame:
+    """:func:`similarity_table` with a second backbone crossed with every run: each run of the
+    star design once with a ResNet and once with a ViT."""
+    star = similarity_table()
+    runs = {run for side in "ab" for run in star[f"run_{side}"]}
+    rows = []
+    for backbone_a, backbone_b in [("resnet", "resnet"), ("vit", "vit"), ("resnet", "vit")]:
+        pairs = star.assign(backbone_a=backbone_a, backbone_b=backbone_b)
+        pairs["run_a"] = pairs["run_a"] + "_" + backbone_a
+        pairs["run_b"] = pairs["run_b"] + "_" + backbone_b
+        if backbone_a != backbone_b:
+            pairs["differs_in"] = (pairs["differs_in"] + "+backbone").str.lstrip("+")
+        rows.append(pairs)
+    assert len(runs) == 12
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_a_crossed_factor_is_named_in_every_label_and_free_in_the_seed_baseline():
+    similarity = crossed_similarity()
+    factors = [*STAR_FACTORS, "backbone"]
+    labels = figure_tables.run_labels(similarity, factors).set_index("run")["label"]
+    assert labels["run0_resnet"] == "simclr backbone=resnet s0"
+    assert labels["run0_vit"] == "simclr backbone=vit s0"
+    baseline = similarity[figure_tables.base_seed_pairs(similarity, factors)]
+    # the base setting's seed pairs of both backbones, never a pair across backbones
+    assert set(baseline["backbone_a"]) == {"resnet", "vit"}
+    assert (baseline["backbone_a"] == baseline["backbone_b"]).all()
+    star_baseline = figure_tables.base_seed_pairs(similarity_table(), STAR_FACTORS).sum()
+    assert len(baseline) == 2 * star_baseline

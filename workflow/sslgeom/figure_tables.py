@@ -6,7 +6,10 @@ the figure jobs then only read them and draw (:mod:`sslgeom.plots`). Seeds are s
 their mean, std (``ddof=0``, so a single seed gives zero width) and count ``n``.
 
 The identifiability experiments vary factors one at a time around a base setting, so the base
-value of a factor is the one most runs share (:func:`base_values`).
+value of a factor is the one most runs share (:func:`base_values`). A factor crossed with all
+the others in the grid (every value held by as many runs) has no base: the run labels name its
+value and the seed-pair baseline takes all of them (:func:`crossed_factors`); the figures of
+one base setting (latent recovery, convergence) take its first value.
 """
 
 from collections.abc import Mapping, Sequence
@@ -123,6 +126,18 @@ def base_values(table: pd.DataFrame, factors: Sequence[str]) -> dict:
     return {factor: table[factor].mode().iloc[0] for factor in factors if factor in table}
 
 
+def crossed_factors(table: pd.DataFrame, factors: Sequence[str]) -> list[str]:
+    """The factors with several values that every value holds in as many rows: crossed with
+    the rest of the grid, not varied around a base (rows: one per run, or as many per run)."""
+    crossed = []
+    for factor in factors:
+        if factor in table:
+            counts = table[factor].value_counts()
+            if len(counts) > 1 and counts.nunique() == 1:
+                crossed.append(factor)
+    return crossed
+
+
 def at_base(table: pd.DataFrame, factors: Sequence[str], free: Sequence[str]) -> pd.DataFrame:
     """The rows whose factors other than ``free`` all take their base value."""
     fixed = [factor for factor in factors if factor not in free and factor in table]
@@ -141,10 +156,11 @@ def run_labels(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame
         halves.append(similarity[list(columns)].rename(columns=columns))
     runs = pd.concat(halves).drop_duplicates("run")
     varied = [f for f in factors if f not in (*GROUPING_FACTORS, "seed") and runs[f].nunique() > 1]
+    crossed = crossed_factors(runs, varied)
     base = base_values(runs, varied)
 
     def label(row) -> str:
-        changed = [f"{f}={row[f]}" for f in varied if row[f] != base[f]]
+        changed = [f"{f}={row[f]}" for f in varied if f in crossed or row[f] != base[f]]
         trained_here = row.get("model", PIPELINE_MODEL) == PIPELINE_MODEL
         method = [row["method"]] if trained_here else []  # not a setting of an external model
         return " ".join([*method, *(changed or ["base"]), f"s{row['seed']}"])
@@ -186,10 +202,13 @@ def with_mean_linear_r2(similarity: pd.DataFrame) -> pd.DataFrame:
 
 def base_seed_pairs(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.Series:
     """Which rows compare two runs of the base setting that differ only in their seed: the
-    baseline of every factor (a grouping factor such as the method may take any value)."""
+    baseline of every factor (a grouping or crossed factor, such as the method, may take any
+    value)."""
     seed_only = similarity["differs_in"] == "seed"
-    fixed = [f for f in factors if f not in (*GROUPING_FACTORS, "seed") and f"{f}_a" in similarity]
-    base = base_values(run_labels(similarity, factors), fixed)
+    runs = run_labels(similarity, factors)
+    grouping = (*GROUPING_FACTORS, "seed", *crossed_factors(runs, factors))
+    fixed = [f for f in factors if f not in grouping and f"{f}_a" in similarity]
+    base = base_values(runs, fixed)
     at_base_setting = [similarity[f"{factor}_a"] == base[factor] for factor in fixed]
     return np.logical_and.reduce([seed_only, *at_base_setting])
 

@@ -21,6 +21,7 @@ from PIL import Image, ImageOps
 
 from sslgeom.data.io import Dataset
 from sslgeom.data.sources import (
+    GIVEN_SPLITS,
     SourceError,
     SourceSummary,
     check_split_options,
@@ -28,7 +29,6 @@ from sslgeom.data.sources import (
     split_indices,
 )
 
-GIVEN_SPLITS = ("train", "test")
 # Pillow modes without colour: stored as one channel unless channels says otherwise.
 GRAYSCALE_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 # How many offending files an error message names.

@@ -19,6 +19,7 @@ import numpy as np
 
 from sslgeom.data.io import Dataset
 from sslgeom.data.sources import (
+    GIVEN_SPLITS,
     SourceError,
     SourceSummary,
     check_split_options,
@@ -26,7 +27,6 @@ from sslgeom.data.sources import (
     split_indices,
 )
 
-GIVEN_SPLITS = ("train", "test")
 ARRAY_FIELDS = ("images", "labels", "latents")
 OPTIONAL_FIELDS = ("latents",)
 HEADER_READERS = {

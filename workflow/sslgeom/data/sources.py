@@ -17,6 +17,7 @@ from sslgeom.data.splits import stratified_split, test_count
 
 # The config key that names a dataset's source on disk, for each kind of source.
 SOURCE_KEYS = ("folder", "npz")
+GIVEN_SPLITS = ("train", "test")  # the halves a source may give itself
 
 
 class SourceError(ValueError):

@@ -24,7 +24,7 @@ from sslgeom.claims_resampling import (
     rankme_resamples,
     resample_counts,
 )
-from sslgeom.experiment_claims import claim_rows, claims_markdown
+from sslgeom.experiment_claims import claim_rows, claims_markdown, crossed_factor_claims
 from sslgeom.metrics.invariance import invariance
 from sslgeom.metrics.spectrum import rankme
 
@@ -188,6 +188,61 @@ def test_identifiability_claims_on_planted_similarities():
         for layer in ("encoder", "projector"):
             assert claims.loc[("I2", layer), "verdict"] == "supported"
             assert claims.loc[("I2", layer), "estimate"] == pytest.approx(-0.2, abs=0.02)
+
+
+def crossed_similarity_table(across: float, seed_pairs: float, rng) -> pd.DataFrame:
+    """Every pair of runs of two backbones (crossed with the seeds, one method, one layer):
+    pairs that differ in the backbone and the seed at ``across``, seed pairs at
+    ``seed_pairs``, pairs that differ in the backbone only at 1, each plus a little noise."""
+    runs = list(itertools.product(["resnet", "vit"], SEEDS))
+    rows = []
+    for (backbone_a, seed_a), (backbone_b, seed_b) in itertools.combinations(runs, 2):
+        differs = [
+            f
+            for f, a, b in (("backbone", backbone_a, backbone_b), ("seed", seed_a, seed_b))
+            if a != b
+        ]
+        value = {("backbone", "seed"): across, ("seed",): seed_pairs}.get(tuple(differs), 1.0)
+        pair = {"differs_in": "+".join(differs), "layer": "encoder", "metric": "debiased_cka"}
+        pair["value"] = value + 0.01 * rng.standard_normal()
+        for side, backbone, seed in (("a", backbone_a, seed_a), ("b", backbone_b, seed_b)):
+            pair |= {f"dataset_{side}": "d", f"method_{side}": "simclr", f"strength_{side}": 0.5}
+            pair |= {f"backbone_{side}": backbone, f"seed_{side}": seed}
+        rows.append(pair)
+    return pd.DataFrame(rows)
+
+
+def test_crossed_factor_claim_compares_pairs_across_its_values_with_seed_pairs():
+    rng = np.random.default_rng(11)
+    design = {"factors": ["dataset", "method", "backbone", "strength", "seed"], "base": {}}
+    metrics = pd.concat(
+        [metrics_table(0.0, 1.0, rng).assign(backbone=b) for b in ("resnet", "vit")]
+    )
+    for (across, seed_pairs), expected in (((0.5, 0.8), "supported"), ((0.9, 0.6), "contradicted")):
+        similarity = crossed_similarity_table(across, seed_pairs, rng)
+        claims = claim_rows({"metrics": metrics, "similarity": similarity}, design, OPTIONS)
+        (row,) = claims[claims["claim"] == "I3"].itertuples()
+        assert (row.backbone, row.factor, row.layer) == ("all", "backbone", "encoder")
+        assert row.verdict == expected
+        differs = similarity["differs_in"]
+        by_hand = (
+            similarity.loc[differs == "backbone+seed", "value"].mean()
+            - similarity.loc[differs == "seed", "value"].mean()
+        )
+        assert row.estimate == pytest.approx(by_hand)
+        # without seed 0, the pairs that involve a run of seed 0 are gone
+        kept = similarity[(similarity["seed_a"] != 0) & (similarity["seed_b"] != 0)]
+        without_zero = (
+            kept.loc[kept["differs_in"] == "backbone+seed", "value"].mean()
+            - kept.loc[kept["differs_in"] == "seed", "value"].mean()
+        )
+        effect = next(
+            effect
+            for claim, effect, _, _ in crossed_factor_claims(
+                similarity, "backbone", ["debiased_cka"]
+            )
+        )
+        assert effect(frozenset(SEEDS) - {0}) == pytest.approx(without_zero)
 
 
 def test_markdown_has_one_line_per_claim():

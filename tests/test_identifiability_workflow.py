@@ -82,7 +82,7 @@ def test_claims_state_verdicts_on_the_star_design(results):
     and I2 per varied factor, metric and layer; C3 is the mean over seeds of the projector
     RankMe slope between the two strengths at the base optimizer."""
     claims = pd.read_csv(results / "claims.csv")
-    for method, rows in claims.groupby("method"):
+    for method, rows in claims[claims["method"] != "all"].groupby("method"):
         counts = rows["claim"].value_counts().to_dict()
         assert counts == {"I2": 2 * 2 * 2, "I1": 2, "C1": 1, "C2a": 1, "C2b": 1, "C3": 1}, method
     assert (claims["n_seeds"] == 2).all()
@@ -95,3 +95,29 @@ def test_claims_state_verdicts_on_the_star_design(results):
         row = (claims["method"] == method) & (claims["claim"] == "C3")
         estimate = claims.loc[row, "estimate"].item()
         assert estimate == pytest.approx(slope)
+
+
+def test_the_methods_are_compared_with_their_seed_pairs_at_the_base_setting(results):
+    """I3 across the methods, per metric and layer: base-setting pairs of the two methods at
+    different seeds, minus the base setting's seed pairs, from similarity.csv by hand."""
+    claims = pd.read_csv(results / "claims.csv")
+    across = claims[claims["claim"] == "I3"]
+    assert set(across["method"]) == {"all"} and set(across["factor"]) == {"method"}
+    assert len(across) == 2 * 2  # metrics × layers
+    pairs = pd.read_csv(results / "similarity.csv")
+    at_base = np.logical_and.reduce(
+        [
+            pairs[f"{f}_{side}"] == v
+            for f, v in (("strength", 0.5), ("optimizer", "adamw"))
+            for side in "ab"
+        ]
+    )
+    pairs = pairs[at_base]
+    for row in across.itertuples():
+        panel = pairs[(pairs["metric"] == row.metric) & (pairs["layer"] == row.layer)]
+        differs = panel["differs_in"].map(lambda d: frozenset(d.split("+")))
+        by_hand = (
+            panel.loc[differs == frozenset({"method", "seed"}), "value"].mean()
+            - panel.loc[differs == frozenset({"seed"}), "value"].mean()
+        )
+        assert row.estimate == pytest.approx(by_hand)

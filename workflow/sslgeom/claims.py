@@ -130,11 +130,16 @@ def strength_mean(values: dict, strengths: Sequence[float]):
     return mean_over_seeds(lambda seed: np.mean([values[seed, s] for s in strengths], axis=0))
 
 
-def pair_mean(values: dict[tuple, float]) -> Callable[[frozenset], float]:
-    """The mean of ``values[(seed_a, seed_b)]`` over the pairs of kept seeds (NaN if none)."""
+def pair_mean(
+    values: dict[tuple, float] | Sequence[tuple[tuple, float]],
+) -> Callable[[frozenset], float]:
+    """The mean of the values of the pairs (seed_a, seed_b) → value (a mapping, or a sequence
+    of items where several pairs share their seeds) over the pairs of kept seeds (NaN if
+    none)."""
+    items = list(values.items()) if isinstance(values, dict) else list(values)
 
     def effect(seeds: frozenset) -> float:
-        kept = [v for (a, b), v in values.items() if a in seeds and b in seeds]
+        kept = [v for (a, b), v in items if a in seeds and b in seeds]
         return float(np.mean(kept)) if kept else float("nan")
 
     return effect

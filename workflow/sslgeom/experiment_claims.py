@@ -1,8 +1,10 @@
 """The claims of one experiment, computed from its tables: the Cosentino et al. claims on the
-strength axis, the tangent-geometry claims, the identifiability claims and the known-answer
-controls' claims (latent views on shapes, vectors), each only where the experiment has its
-inputs, one row per claim and group of runs (dataset, method and any other grid factor but
-strength and seed; the controls compare across resampled latents and datasets).
+strength axis, the tangent-geometry claims, the identifiability claims (I1, I2 within a group;
+I3 across the values of a grid factor such as the method or the backbone) and the
+known-answer controls' claims (latent views on shapes, vectors), each only where the
+experiment has its inputs, one row per claim and group of runs (dataset, method and any other
+grid factor but strength and seed; the controls compare across resampled latents and
+datasets).
 
     python -m sslgeom.experiment_claims results/augstrength/claims.csv
 
@@ -76,6 +78,7 @@ GEOMETRY_CLAIMS = {
 }
 GROUP_COLUMNS_EXCLUDED = ("strength", "seed")
 DESCRIPTION_COLUMNS = ["factor", "layer", "metric"]
+ALL_VALUES = "all"  # the group column of the factor that an I3 claim compares across
 
 
 def base_rows(table: pd.DataFrame, base: dict, free: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -267,8 +270,9 @@ def similarity_values(pairs: pd.DataFrame, metric: str, layer: str) -> dict[tupl
     return {(r.seed, r.seed_b): r.value for r in rows.itertuples()}
 
 
-def difference_of_means(first: dict, second: dict):
-    """The effect: mean over the kept seed pairs of ``first`` minus that of ``second``."""
+def difference_of_means(first: dict | list, second: dict | list):
+    """The effect: mean over the kept seed pairs of ``first`` minus that of ``second`` (each
+    as :func:`sslgeom.claims.pair_mean` takes them)."""
     return lambda seeds: pair_mean(first)(seeds) - pair_mean(second)(seeds)
 
 
@@ -318,6 +322,61 @@ def identifiability_claims(
                         seeds,
                         {"factor": factor, "metric": metric, "layer": layer},
                     )
+
+
+def crossed_factors(similarity: pd.DataFrame, groups: list[str]) -> list[str]:
+    """The grid factors whose runs are paired across their values: every group column but the
+    dataset (runs on different data are not compared) with several values."""
+    return [
+        factor
+        for factor in groups
+        if factor != "dataset"
+        and pd.concat([similarity[f"{factor}_a"], similarity[f"{factor}_b"]]).nunique() > 1
+    ]
+
+
+def within(similarity: pd.DataFrame, same: list[str], base: dict) -> pd.DataFrame:
+    """The pairs whose runs share their ``same`` factors and are both at the base setting."""
+    keep = np.ones(len(similarity), dtype=bool)
+    for factor in same:
+        keep &= (similarity[f"{factor}_a"] == similarity[f"{factor}_b"]).to_numpy()
+    for factor, value in base.items():
+        for side in "ab":
+            keep &= (similarity[f"{factor}_{side}"] == value).to_numpy()
+    return similarity[keep]
+
+
+def pair_items(pairs: pd.DataFrame, metric: str, layer: str) -> list[tuple[tuple, float]]:
+    """((seed of run a, seed of run b), value) of each pair at ``metric`` and ``layer``."""
+    rows = pairs[(pairs["metric"] == metric) & (pairs["layer"] == layer)]
+    return [((r.seed_a, r.seed_b), r.value) for r in rows.itertuples()]
+
+
+def crossed_factor_claims(
+    pairs: pd.DataFrame, factor: str, metrics: list[str]
+) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of I3 for the pairs of one group (every other factor
+    shared): the mean similarity of the run pairs that differ in ``factor`` and in their seed,
+    minus that of the seed pairs (predicted < 0: another value of the factor moves a run further
+    than another initialisation does). Dropping a seed drops every pair with a run of it."""
+    differs = pairs["differs_in"].str.split("+").map(frozenset)
+    across = pairs[differs == frozenset({factor, "seed"})]
+    seed_pairs = pairs[differs == frozenset({"seed"})]
+    seeds = sorted(set(pairs["seed_a"]) | set(pairs["seed_b"]))
+    for metric in metrics:
+        for layer in sorted(set(pairs["layer"])):
+            statement = (
+                f"Runs that differ in {factor} agree less than seed pairs ({metric}, {layer}): "
+                f"mean over pairs that differ in {factor} and seed − mean over seed pairs"
+            )
+            yield (
+                Claim("I3", statement, -1),
+                difference_of_means(
+                    pair_items(across, metric, layer), pair_items(seed_pairs, metric, layer)
+                ),
+                seeds,
+                {"factor": factor, "metric": metric, "layer": layer},
+            )
 
 
 def claim_rows(
@@ -374,7 +433,20 @@ def claim_rows(
                 pairs, base, options["similarity_metrics"]
             ):
                 add(group, claim, effect, seeds, description)
+        for factor in crossed_factors(similarity, groups):
+            shared = [g for g in groups if g != factor]
+            for group, pairs in grouped_pairs(within(similarity, shared, base), shared):
+                for claim, effect, seeds, description in crossed_factor_claims(
+                    pairs, factor, options["similarity_metrics"]
+                ):
+                    add(group | {factor: ALL_VALUES}, claim, effect, seeds, description)
     return pd.DataFrame(rows, columns=[*groups, *DESCRIPTION_COLUMNS, *CLAIM_COLUMNS])
+
+
+def grouped_pairs(pairs: pd.DataFrame, columns: list[str]) -> Iterator[tuple[dict, pd.DataFrame]]:
+    """:func:`grouped` by run a's ``columns`` (pairs that share them)."""
+    for group, rows in grouped(pairs, [f"{column}_a" for column in columns]):
+        yield {column.removesuffix("_a"): value for column, value in group.items()}, rows
 
 
 def grouped(table: pd.DataFrame, columns: list[str]) -> Iterator[tuple[dict, pd.DataFrame]]:

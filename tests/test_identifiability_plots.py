@@ -118,3 +118,17 @@ def test_empty_tables_give_a_no_data_figure(plot, table):
     empty = pd.DataFrame(columns=columns, dtype=object)
     fig = plot(table(empty, STAR_FACTORS), STAR_FACTORS)
     assert any(text.get_text() == "no data" for text in fig.axes[0].texts)
+
+
+def test_figures_of_one_base_setting_name_the_values_they_fixed(tmp_path):
+    metrics = latent_metrics_table()
+    crossed = pd.concat([metrics.assign(backbone=b) for b in ("vit", "resnet")])
+    recovery = figure_tables.latent_recovery(crossed, [*STAR_FACTORS, "backbone"])
+    assert set(recovery["backbone"]) == {"resnet"}  # the first of the tied values
+    fig = plots.plot_latent_recovery(recovery, STAR_FACTORS)
+    assert fig._suptitle.get_text().endswith("(optimizer = adamw, backbone = resnet)")
+    # a star design fixes only its varied factors; written and read back, as the figure job does
+    path = tmp_path / "recovery.csv"
+    figure_tables.latent_recovery(metrics.query("optimizer == 'adamw'"), STAR_FACTORS).to_csv(path)
+    fig = plots.plot_latent_recovery(pd.read_csv(path), STAR_FACTORS)
+    assert fig._suptitle.get_text().endswith("other factors at their base value")

@@ -139,12 +139,16 @@ def crossed_factors(table: pd.DataFrame, factors: Sequence[str]) -> list[str]:
 
 
 def at_base(table: pd.DataFrame, factors: Sequence[str], free: Sequence[str]) -> pd.DataFrame:
-    """The rows whose factors other than ``free`` all take their base value."""
+    """The rows whose factors other than ``free`` all take their base value, with the column
+    ``base_setting`` naming the values so fixed where the table held others ("backbone =
+    mlp"; empty where none)."""
     fixed = [factor for factor in factors if factor not in free and factor in table]
     if table.empty or not fixed:
-        return table
+        return table.assign(base_setting="")
     base = base_values(table, fixed)
-    return table[np.logical_and.reduce([table[factor] == base[factor] for factor in fixed])]
+    varied = [factor for factor in fixed if table[factor].nunique() > 1]
+    kept = table[np.logical_and.reduce([table[factor] == base[factor] for factor in fixed])]
+    return kept.assign(base_setting=", ".join(f"{f} = {base[f]}" for f in varied))
 
 
 def run_labels(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
@@ -302,7 +306,9 @@ def latent_recovery(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFra
     """The latent group scores (:func:`latent_group_scores`) over seeds, of the runs whose
     factors other than the method and the strength take their base value."""
     runs = at_base(metrics, factors, free=("method", "strength", "seed"))
-    return over_seeds(latent_group_scores(runs), factors, ["layer", "score", "group"])
+    return over_seeds(
+        latent_group_scores(runs), factors, ["layer", "score", "group", "base_setting"]
+    )
 
 
 def convergence_summary(convergence: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
@@ -311,7 +317,8 @@ def convergence_summary(convergence: pd.DataFrame, factors: Sequence[str]) -> pd
     mean 95th percentile of the permutation nulls of each metric and layer
     (``mean_null_q95``)."""
     table = at_base(convergence, factors, free=("method", "seed"))
-    summary = over_seeds(table, factors, ["metric", "layer", "comparison", "epoch"])
+    index = ["metric", "layer", "comparison", "epoch", "base_setting"]
+    summary = over_seeds(table, factors, index)
     null = table.groupby(["metric", "layer"])["null_q95"].mean().rename("mean_null_q95")
     return summary.join(null, on=["metric", "layer"])
 

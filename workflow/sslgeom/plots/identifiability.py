@@ -238,6 +238,13 @@ def plot_similarity_vs_factor(bars: pd.DataFrame, factors: Sequence[str]) -> Fig
     return fig
 
 
+def base_setting_words(table: pd.DataFrame) -> str:
+    """What a figure of one base setting fixed: its ``base_setting`` column, in words."""
+    named = table["base_setting"].dropna()  # empty in a CSV reads back as NaN
+    words = "other factors at their base value"
+    return f"{words} ({named.iloc[0]})" if len(named) and named.iloc[0] else words
+
+
 def plot_latent_recovery(recovery: pd.DataFrame, factors: Sequence[str]) -> Figure:
     """Content vs style latent recovery by method and strength, encoder vs projector.
 
@@ -264,7 +271,7 @@ def plot_latent_recovery(recovery: pd.DataFrame, factors: Sequence[str]) -> Figu
         Line2D([], [], color="0.3", ls="--", label="style (position, scale, rotation, hues)"),
     ]
     add_figure_legend(fig, handles, "method / latents")
-    fig.suptitle(f"{title}\nmean ± std over seeds, other factors at their base value")
+    fig.suptitle(f"{title}\nmean ± std over seeds, {base_setting_words(recovery)}")
     return fig
 
 
@@ -295,5 +302,5 @@ def plot_convergence_over_epochs(summary: pd.DataFrame, factors: Sequence[str]) 
         Line2D([], [], color="0.55", ls=":", label="permutation null (95th percentile)"),
     ]
     add_figure_legend(fig, handles, "method / comparison")
-    fig.suptitle(f"{title}\nmean ± std over runs and seed pairs, other factors at their base value")
+    fig.suptitle(f"{title}\nmean ± std over runs and seed pairs, {base_setting_words(summary)}")
     return fig

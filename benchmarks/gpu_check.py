@@ -149,18 +149,12 @@ GPU_SIZES = Sizes(
     matmul_size=8192,
     compile=True,
 )
-QUICK_GPU_SIZES = Sizes(
-    fixture_datasets=("shapes",),
-    fixture_strengths=(0.0, 0.5),
-    model="paper",
-    resume_images=2048,
-    resume_batch=512,
-    resume_epochs=4,
+QUICK_GPU_SIZES = replace(  # the same runs and model, fewer steps timed on fewer images
+    GPU_SIZES,
     shapes=(Shape(32, 512, 4096, 8), Shape(96, 256, 1024, 4)),
     warmup_steps=3,
     rounds=1,
     matmul_size=4096,
-    compile=True,
 )
 CPU_SIZES = Sizes(
     fixture_datasets=("shapes",),

@@ -12,6 +12,9 @@ from conftest import REPO, snakemake
 from sslgeom.data import load_dataset
 from sslgeom.data.vectors import mixing_weights
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 CONFIG = REPO / "tests" / "fixtures" / "controls_config.yaml"
 
 

@@ -15,6 +15,9 @@ from PIL import Image
 
 from sslgeom.data import load_dataset
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 EXAMPLE = REPO / "examples" / "own_data_and_model.py"
 
 

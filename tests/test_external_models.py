@@ -14,6 +14,9 @@ from sslgeom.data import Dataset, save_dataset
 from sslgeom.models.external import load_external_model, load_state_dict
 from sslgeom.runs import embed_run, external_run_models
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 SCHEMAS = REPO / "workflow" / "schemas"
 
 

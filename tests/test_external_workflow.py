@@ -10,6 +10,9 @@ from torch import nn
 
 from sslgeom.results import open_experiment
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 CONFIG = REPO / "tests" / "fixtures" / "external_models_config.yaml"
 FACTORY_MODULE = """
 from torch import nn

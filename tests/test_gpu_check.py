@@ -8,6 +8,9 @@ import sys
 import pytest
 from conftest import REPO
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 VARIANTS = [
     "fp32 channels-last",
     "fp32 NCHW",

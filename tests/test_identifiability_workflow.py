@@ -8,6 +8,9 @@ from scipy.optimize import linear_sum_assignment
 
 from sslgeom.metrics.similarity import SIMILARITY_METRICS
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 CONFIG = REPO / "tests" / "fixtures" / "identifiability_config.yaml"
 FACTORS = ["dataset", "method", "strength", "seed", "optimizer"]
 FIGURES = ["similarity_heatmap", "similarity_vs_factor", "convergence_over_epochs"]

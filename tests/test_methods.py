@@ -24,6 +24,9 @@ from sslgeom.methods import (
 from sslgeom.models import Projector, build_model
 from sslgeom.train import build_optimizer, training_step
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 torch.set_num_threads(1)
 
 BATCH = 6

@@ -15,6 +15,9 @@ from sslgeom.models import MLP, ViT
 from sslgeom.runs import load_model, pretrain_run
 from sslgeom.views import to_model_inputs
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 CONFIG = REPO / "tests" / "fixtures" / "methods_config.yaml"
 METHODS = ["vicreg", "barlow", "byol", "simsiam", "supervised"]
 RUNS = {method: f"method~{method}/seed~0" for method in METHODS}

@@ -18,8 +18,12 @@ from sslgeom.models import (
     projector_layer_names,
     scale_weights,
 )
+from sslgeom.models.resnet import StridedPointwiseConv
 from sslgeom.models.vit import SelfAttention
 from sslgeom.runs import MODEL_SETTINGS, model_from_settings
+
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
 
 torch.set_num_threads(1)
 
@@ -49,6 +53,34 @@ def test_resnet_out_dim_and_output_shape(width, blocks):
 def test_resnet_accepts_one_channel_images():
     encoder = ResNet(4, [1, 1], in_channels=1)
     assert encoder(torch.rand(2, 1, 16, 16)).shape == (2, 8)
+
+
+@pytest.mark.parametrize("in_channels", [3, 16])  # below and at SAFE_STRIDED_CHANNELS
+@pytest.mark.parametrize("size", [7, 8])
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_strided_pointwise_conv_sums_every_second_pixel_by_the_weights(in_channels, size, layout):
+    torch.manual_seed(0)
+    conv = StridedPointwiseConv(in_channels, 5, stride=2).to(memory_format=layout)
+    images = torch.randn(2, in_channels, size, size).contiguous(memory_format=layout)
+    by_hand = torch.zeros(2, 5, (size + 1) // 2, (size + 1) // 2)
+    for row in range(by_hand.shape[2]):
+        for column in range(by_hand.shape[3]):
+            pixel = images[:, :, 2 * row, 2 * column]  # batch × channels
+            by_hand[:, :, row, column] = pixel @ conv.weight[:, :, 0, 0].T
+    torch.testing.assert_close(conv(images), by_hand)
+
+
+@pytest.mark.parametrize("in_channels", [4, 16])
+def test_strided_pointwise_conv_loads_a_strided_conv2d_and_computes_what_it_does(in_channels):
+    torch.manual_seed(0)
+    strided = torch.nn.Conv2d(in_channels, 8, kernel_size=1, stride=2, bias=False)
+    conv = StridedPointwiseConv(in_channels, 8, stride=2)
+    conv.load_state_dict(strided.state_dict())
+    images = torch.randn(3, in_channels, 9, 9, requires_grad=True)
+    torch.testing.assert_close(conv(images), strided(images))
+    (gradient,) = torch.autograd.grad(conv(images).square().sum(), images)
+    (reference,) = torch.autograd.grad(strided(images).square().sum(), images)
+    torch.testing.assert_close(gradient, reference)
 
 
 def forward_flops(encoder: ResNet, images: torch.Tensor) -> int:

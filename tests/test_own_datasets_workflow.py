@@ -13,6 +13,9 @@ from conftest import snakemake
 from PIL import Image
 from test_workflow import planned_jobs
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 TARGETS = [
     "results/own/claims.csv",
     "results/own/figures/augmentations.png",

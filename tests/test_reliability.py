@@ -15,6 +15,9 @@ import torch
 import yaml
 from conftest import REPO, snakemake, snakemake_command
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 CONFIG = REPO / "tests" / "fixtures" / "reliability_config.yaml"
 RUN = "dataset~shapes/strength~0.5/seed~0"
 RUN_DIR = Path("results/rel/runs") / RUN

@@ -19,6 +19,9 @@ import pytest
 import yaml
 from conftest import REPO, snakemake_command
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 SLURM_SCRIPT = REPO / ".ci" / "slurm.sh"
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 PROFILE = REPO / "profiles" / "slurm"

@@ -35,6 +35,9 @@ from sslgeom.tangents import (
     projector_jacobians,
 )
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 torch.set_num_threads(1)
 
 D_H, D_Z = 6, 4

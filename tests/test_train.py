@@ -1,7 +1,11 @@
 """Pretraining: learning-rate schedule, optimizers, step budgets, snapshots, checkpoints and
 exact resume; a run end to end into model.pt and embeddings.npz."""
 
+import json
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +33,9 @@ from sslgeom.train import (
     training_step,
 )
 from sslgeom.views import AugmentedViews
+
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
 
 torch.set_num_threads(1)
 
@@ -457,6 +464,37 @@ def test_train_steps_run_saves_its_epochs_and_scaled_untrained_snapshot(tmp_path
         assert embeddings["final_epoch"] == 2
         assert embeddings["snapshot_epochs"].tolist() == [0, 1]
         assert embeddings["epoch0_test_encoder"].shape[0] == 16
+
+
+# The CPU kernels of a machine with AVX2 and no AVX-512, as oneDNN and ATen pick them.
+AVX2_KERNELS = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+
+PRETRAIN_FROM_JSON = """
+import json, sys
+from pathlib import Path
+from sslgeom.runs import pretrain_run
+folder = Path(sys.argv[1])
+settings = json.loads((folder / "settings.json").read_text())
+pretrain_run("tiny", settings, str(folder / "shapes.npz"), folder / "model.pt",
+             folder / "train_log.csv", folder / "checkpoint.pt", "cpu", 1)
+"""
+
+
+def test_tiny_resnet_trains_with_the_kernels_of_an_avx2_cpu(tmp_path):
+    """Width 4 gives the ResNet a strided 1×1 shortcut on 4 channels, whose channels-last
+    backward crashed the process (SIGSEGV or SIGABRT) in oneDNN's AVX2 kernel; trained in a child
+    process so that a crash fails this test alone."""
+    save_dataset(make_shapes(n_train=64, n_test=16, seed=0, size=16), tmp_path / "shapes.npz")
+    (tmp_path / "settings.json").write_text(json.dumps(run_settings(train_steps=8)))
+    result = subprocess.run(
+        [sys.executable, "-c", PRETRAIN_FROM_JSON, str(tmp_path)],
+        env=os.environ | AVX2_KERNELS,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, f"exit {result.returncode}:\n{result.stderr[-2000:]}"
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["epoch"] == 2
 
 
 # --- atomic saving -------------------------------------------------------------------------

@@ -11,6 +11,9 @@ import pytest
 import yaml
 from conftest import CORE_METRICS, REPO, TINY_CONFIG, finished_workdir, snakemake
 
+# trains models: .ci/run repeats these with an AVX2 CPU's kernels
+pytestmark = pytest.mark.trains
+
 FIGURES = [
     "augmentations",
     "probe_vs_strength",

@@ -10,7 +10,38 @@ has 4× the channel pairs at ¼ of the positions) with half the activation memor
 CPU convolutions turn into about 1.5 times the FLOP/s.
 """
 
+import torch.nn.functional as F
 from torch import Tensor, nn
+
+# Input channels from which oneDNN's strided 1×1 kernel was measured safe on the CPU, with AVX2
+# and with AVX-512 (channels-last, batch 256–512, 16–128 pixels, forward and backward).
+SAFE_STRIDED_CHANNELS = 16
+
+
+class StridedPointwiseConv(nn.Conv2d):
+    """A 1×1 convolution with stride ``stride`` (no bias) that never runs the CPU kernel known
+    to crash: the parameters and state-dict keys of ``nn.Conv2d(in, out, 1, stride)``.
+
+    oneDNN's kernel for a strided 1×1 convolution on channels-last inputs corrupts memory in
+    the backward pass when the input has few channels (measured: fewer than 8 with AVX2; 8
+    from 64 pixels and 12 from 96 with AVX-512), killing the process. Below
+    ``SAFE_STRIDED_CHANNELS`` input channels on the CPU it is computed as every
+    ``stride``-th pixel followed by a unit-stride 1×1 convolution: the same sums with a
+    kernel that does not crash, about 5% slower than the strided kernel
+    (``benchmarks/strided_shortcut.py``). Elsewhere the strided kernel runs as before.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, stride: int):
+        super().__init__(in_channels, out_channels, kernel_size=1, bias=False)
+        self.step = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.is_cuda or self.in_channels >= SAFE_STRIDED_CHANNELS:
+            return F.conv2d(x, self.weight, stride=self.step)
+        return F.conv2d(x[:, :, :: self.step, :: self.step], self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, kernel_size=(1, 1), stride={self.step}"
 
 
 class BasicBlock(nn.Module):
@@ -23,7 +54,7 @@ class BasicBlock(nn.Module):
         self.shortcut = nn.Sequential()
         if stride != 1 or in_channels != out_channels:
             self.shortcut = nn.Sequential(
-                nn.Conv2d(in_channels, out_channels, 1, stride, bias=False),
+                StridedPointwiseConv(in_channels, out_channels, stride),
                 nn.BatchNorm2d(out_channels),
             )
 

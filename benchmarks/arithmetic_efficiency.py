@@ -26,8 +26,8 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
-from sslgeom import train  # noqa: E402
-from sslgeom.augment import to_float_images  # noqa: E402
+from sslgeom.training import loop  # noqa: E402
+from sslgeom.training.augment import to_float_images  # noqa: E402
 
 MATMUL_SIZE = 4096
 
@@ -47,7 +47,7 @@ def matmul_peak(dtype: torch.dtype, repeats: int = 5) -> float:
 def training_step(parts, batch: torch.Tensor, precision: str) -> torch.Tensor:
     model, augment, method, optimizer = parts
     views = augment(batch), augment(batch)
-    return train.training_step(model, views, method, optimizer, precision)
+    return loop.training_step(model, views, method, optimizer, precision)
 
 
 def step_inputs(settings: dict, threads: int) -> tuple:

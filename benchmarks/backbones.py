@@ -22,9 +22,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
-from sslgeom.augment import to_float_images  # noqa: E402
 from sslgeom.models import BACKBONES  # noqa: E402
-from sslgeom.train import training_step  # noqa: E402
+from sslgeom.training.augment import to_float_images  # noqa: E402
+from sslgeom.training.loop import training_step  # noqa: E402
 
 N_TRAIN = 4000  # config.yaml's shapes training set
 

@@ -68,16 +68,18 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import REPO, STRENGTH, config_runs, training_parts  # noqa: E402
 
-from sslgeom.analysis import analyze_run  # noqa: E402
-from sslgeom.augment import StrengthAugmentation  # noqa: E402
-from sslgeom.config import training_set_size, validate_config  # noqa: E402
+from sslgeom.analyses.geometry import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS, geometry_run  # noqa: E402
+from sslgeom.analyses.per_run import analyze_run  # noqa: E402
+from sslgeom.config.validate import training_set_size, validate_config  # noqa: E402
 from sslgeom.data import build_dataset, cifar, save_dataset, stl10  # noqa: E402
 from sslgeom.device import configure_kernels, resolve_device  # noqa: E402
-from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS, geometry_run  # noqa: E402
-from sslgeom.runs import embed_run, pretrain_run, trained_run_models  # noqa: E402
-from sslgeom.train import save_atomically, train_epoch, training_step  # noqa: E402
-from sslgeom.training_length import training_length  # noqa: E402
-from sslgeom.views import AugmentedViews  # noqa: E402
+from sslgeom.embedding.run import embed_run  # noqa: E402
+from sslgeom.models.run_models import trained_run_models  # noqa: E402
+from sslgeom.training.augment import StrengthAugmentation  # noqa: E402
+from sslgeom.training.length import training_length  # noqa: E402
+from sslgeom.training.loop import save_atomically, train_epoch, training_step  # noqa: E402
+from sslgeom.training.run import pretrain_run  # noqa: E402
+from sslgeom.training.views import AugmentedViews  # noqa: E402
 
 FIXTURE_CONFIG = REPO / "tests" / "fixtures" / "tiny_config.yaml"
 # the measured model: the paper's ResNet-18, or on a CPU the default experiment's small ResNet
@@ -588,7 +590,8 @@ def random_images(count: int, image_size: int, device: torch.device) -> torch.Te
 
 
 class ProjectTraining:
-    """One variant of the project's training: ``sslgeom.train.train_epoch`` on resident images."""
+    """One variant of the project's training: ``sslgeom.training.loop.train_epoch`` on
+    resident images."""
 
     def __init__(self, settings: dict, variant: Variant, shape: Shape, images: torch.Tensor):
         model, augment, self.method, self.optimizer = training_parts(

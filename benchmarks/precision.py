@@ -20,8 +20,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
-from sslgeom.train import AUTOCAST_DTYPES, pretrain  # noqa: E402
-from sslgeom.views import AugmentedViews  # noqa: E402
+from sslgeom.training.loop import AUTOCAST_DTYPES, pretrain  # noqa: E402
+from sslgeom.training.views import AugmentedViews  # noqa: E402
 
 PRECISIONS = list(AUTOCAST_DTYPES)
 N_TRAIN = 4000

@@ -29,8 +29,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
 from sslgeom.models import resnet  # noqa: E402
-from sslgeom.train import train_epoch  # noqa: E402
-from sslgeom.views import AugmentedViews  # noqa: E402
+from sslgeom.training.loop import train_epoch  # noqa: E402
+from sslgeom.training.views import AugmentedViews  # noqa: E402
 
 FORMS = ("as built", "strided Conv2d", "subsampled")
 

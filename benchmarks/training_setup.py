@@ -9,13 +9,13 @@ from pathlib import Path
 import torch
 import yaml
 
-from sslgeom.augment import StrengthAugmentation
-from sslgeom.config import validate_config
+from sslgeom.config.validate import validate_config
 from sslgeom.data.shapes import make_shapes
-from sslgeom.losses import loss_from_settings
-from sslgeom.methods import PairwiseLoss
-from sslgeom.runs import model_from_settings
-from sslgeom.train import build_optimizer
+from sslgeom.models.run_models import model_from_settings
+from sslgeom.training.augment import StrengthAugmentation
+from sslgeom.training.loop import build_optimizer
+from sslgeom.training.losses import loss_from_settings
+from sslgeom.training.methods import PairwiseLoss
 
 REPO = Path(__file__).resolve().parents[1]
 STRENGTH = 0.5

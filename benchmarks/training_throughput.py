@@ -6,7 +6,7 @@ Both train the default run's model (config.yaml: ResNet encoder, MLP projector, 
 strength 0.5, NT-Xent, AdamW) on the same shapes images, in this process, alternating
 ``--rounds`` times so that machine noise hits both alike:
 
-- project: ``sslgeom.train.train_epoch``: images kept as one uint8 tensor, both views of a
+- project: ``sslgeom.training.loop.train_epoch``: images kept as one uint8 tensor, both views of a
   batch augmented at once (kornia, batched), channels-last model;
 - usual recipe: a ``Dataset`` whose ``__getitem__`` augments one image twice (the same kornia
   policy, one image at a time, as torchvision transforms would be used; torchvision itself has
@@ -27,9 +27,9 @@ from torch.utils.data import DataLoader, Dataset
 sys.path.insert(0, str(Path(__file__).parent))
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
-from sslgeom.augment import StrengthAugmentation, to_float_images  # noqa: E402
-from sslgeom.train import train_epoch  # noqa: E402
-from sslgeom.views import AugmentedViews  # noqa: E402
+from sslgeom.training.augment import StrengthAugmentation, to_float_images  # noqa: E402
+from sslgeom.training.loop import train_epoch  # noqa: E402
+from sslgeom.training.views import AugmentedViews  # noqa: E402
 
 
 class AugmentedPairs(Dataset):
@@ -70,7 +70,7 @@ def usual_recipe_epoch(images, settings, workers: int) -> float:
 
 
 def project_epoch(images, settings) -> float:
-    """One epoch of ``sslgeom.train.train_epoch``; returns views per second."""
+    """One epoch of ``sslgeom.training.loop.train_epoch``; returns views per second."""
     model, augment, method, optimizer = training_parts(settings, channels_last=True)
     batch_size = settings["batch_size"]
     started = time.perf_counter()

@@ -18,7 +18,7 @@ def labelled_lines(ax) -> list[str]:
 
 
 def reference_lines(ax) -> list:
-    """Dotted horizontal baselines drawn by :func:`sslgeom.plots.style.draw_reference_line`."""
+    """Dotted horizontal baselines drawn by :func:`sslgeom.figures.style.draw_reference_line`."""
     return [line for line in ax.lines if line.get_linestyle() == ":"]
 
 

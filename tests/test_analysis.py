@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from conftest import CORE_METRICS as METRICS
 
-from sslgeom.analysis import analyze_run
-from sslgeom.artifacts import save_npz_atomically
+from sslgeom.analyses.per_run import analyze_run
 from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_NAMES, LATENT_PERIODS, sample_latents
+from sslgeom.io.artifacts import save_npz_atomically
+from sslgeom.io.tables import collect_runs
 from sslgeom.metrics.latents import mean_correlation_coefficient, regression_targets
-from sslgeom.tables import collect_runs
 
 LAYERS = {"encoder": 6, "projector": 4}
 OPTIONS = {

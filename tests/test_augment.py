@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sslgeom.augment import (
+from sslgeom.training.augment import (
     StrengthAugmentation,
     example_views,
     resized_crops,

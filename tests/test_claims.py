@@ -9,7 +9,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sslgeom.claims import (
+from sslgeom.claims.experiment import claim_rows, claims_markdown
+from sslgeom.claims.identifiability import crossed_factor_claims
+from sslgeom.claims.resampling import (
+    accuracy_resamples,
+    invariance_resamples,
+    rankme_resamples,
+    resample_counts,
+)
+from sslgeom.claims.rule import (
     Claim,
     assess,
     jackknife_se,
@@ -18,13 +26,6 @@ from sslgeom.claims import (
     slope,
     verdict,
 )
-from sslgeom.claims_resampling import (
-    accuracy_resamples,
-    invariance_resamples,
-    rankme_resamples,
-    resample_counts,
-)
-from sslgeom.experiment_claims import claim_rows, claims_markdown, crossed_factor_claims
 from sslgeom.metrics.invariance import invariance
 from sslgeom.metrics.spectrum import rankme
 

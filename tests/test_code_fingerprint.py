@@ -5,7 +5,7 @@ import textwrap
 import pytest
 from conftest import REPO
 
-from sslgeom.code_fingerprint import code_fingerprint
+from sslgeom.io.code_fingerprint import code_fingerprint
 
 PLOTS = """
     from sslgeom.style import colour
@@ -81,9 +81,9 @@ def test_unknown_function_is_an_error(tmp_path):
 def test_figures_and_figure_tables_of_the_library_have_fingerprints():
     library = REPO / "workflow" / "sslgeom"
     functions = [
-        "plots.core.plot_spectra",
-        "plots.identifiability.plot_similarity_heatmap",
-        "figure_tables.projector_size",
+        "figures.core.plot_spectra",
+        "figures.identifiability.plot_similarity_heatmap",
+        "figures.tables.projector_size",
     ]
     fingerprints = {code_fingerprint(library, [function]) for function in functions}
     assert len(fingerprints) == len(functions) and all(len(f) == 16 for f in fingerprints)
@@ -98,3 +98,15 @@ def test_a_module_of_a_subpackage_follows_its_imports(tmp_path):
     original = code_fingerprint(root, ["figures.geometry.plot_c"])
     (root / "style.py").write_text(textwrap.dedent(STYLE.replace("x + 1", "x + 2")))
     assert code_fingerprint(root, ["figures.geometry.plot_c"]) != original
+
+
+def test_a_name_imported_from_a_subpackage_is_followed_into_its_init(tmp_path):
+    root = write_package(tmp_path / "package")
+    (root / "figures").mkdir()
+    (root / "figures" / "__init__.py").write_text("def helper(x):\n    return x + 1\n")
+    (root / "figures" / "core.py").write_text(
+        "from sslgeom.figures import helper\n\n\ndef plot_d(x):\n    return helper(x)\n"
+    )
+    original = code_fingerprint(root, ["figures.core.plot_d"])
+    (root / "figures" / "__init__.py").write_text("def helper(x):\n    return x + 2\n")
+    assert code_fingerprint(root, ["figures.core.plot_d"]) != original

@@ -1,4 +1,5 @@
-"""sslgeom.config: each config mistake is one line naming the dotted key and what is allowed."""
+"""sslgeom.config.validate: each config mistake is one line naming the dotted key and what is
+allowed."""
 
 import copy
 
@@ -7,8 +8,13 @@ import yaml
 from conftest import REPO, TINY_CONFIG
 from snakemake.utils import validate as snakemake_validate
 
-from sslgeom.config import ConfigError, check_config_files, find_duplicate_keys, validate_config
-from sslgeom.experiments import experiment_runs
+from sslgeom.config.experiments import experiment_runs
+from sslgeom.config.validate import (
+    ConfigError,
+    check_config_files,
+    find_duplicate_keys,
+    validate_config,
+)
 
 SCHEMAS = REPO / "workflow" / "schemas"
 TINY = "experiments.tiny"

@@ -1,4 +1,4 @@
-"""Tests for sslgeom.plots.controls on small hand-built figure tables."""
+"""Tests for sslgeom.figures.controls on small hand-built figure tables."""
 
 import io
 import itertools
@@ -11,8 +11,8 @@ from figure_checks import legend_texts, preview, reference_lines
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from sslgeom import figure_tables
-from sslgeom.plots import controls
+from sslgeom.figures import controls
+from sslgeom.figures import tables as figure_tables
 
 FACTORS = ["dataset", "method", "strength", "seed", "resampled_latents"]
 VECTORS_FACTORS = ["dataset", "method", "strength", "seed"]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sslgeom.experiments import (
+from sslgeom.config.experiments import (
     experiment_runs,
     factor_columns,
     factor_values,

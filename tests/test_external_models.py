@@ -9,10 +9,11 @@ import torch
 from conftest import REPO
 from torch import nn
 
-from sslgeom.config import ConfigError, validate_config
+from sslgeom.config.validate import ConfigError, validate_config
 from sslgeom.data import Dataset, save_dataset
+from sslgeom.embedding.run import embed_run
 from sslgeom.models.external import load_external_model, load_state_dict
-from sslgeom.runs import embed_run, external_run_models
+from sslgeom.models.run_models import external_run_models
 
 # trains models: .ci/run repeats these with an AVX2 CPU's kernels
 pytestmark = pytest.mark.trains

@@ -1,4 +1,4 @@
-"""Tests for sslgeom.figure_tables against answers computed by hand or by a direct loop."""
+"""Tests for sslgeom.figures.tables against answers computed by hand or by a direct loop."""
 
 import itertools
 import statistics
@@ -27,8 +27,8 @@ from synthetic_tables import (
     similarity_table,
 )
 
-from sslgeom import figure_tables
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
+from sslgeom.figures import tables as figure_tables
 
 
 def summary_row(summary: pd.DataFrame, **key) -> pd.Series:

@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from sslgeom.geometry import (
+from sslgeom.analyses.geometry import run_geometry
+from sslgeom.metrics.subspaces import (
     augmentation_tangent,
     data_span,
     data_tangent,
@@ -17,7 +18,6 @@ from sslgeom.geometry import (
     sensitivity,
     top_right_singular_vectors,
 )
-from sslgeom.geometry_run import run_geometry
 
 D_H, D_Z = 6, 4
 

@@ -1,4 +1,4 @@
-"""Tests for sslgeom.plots.geometry on small synthetic figure tables."""
+"""Tests for sslgeom.figures.geometry on small synthetic figure tables."""
 
 import matplotlib
 import numpy as np
@@ -13,8 +13,8 @@ from synthetic_tables import (
     make_jacobian_spectrum,
 )
 
-from sslgeom import figure_tables
-from sslgeom.plots import geometry, style
+from sslgeom.figures import geometry, style
+from sslgeom.figures import tables as figure_tables
 
 SENSITIVITY_LABELS = {"sensitivity": "projector sensitivity ρ (1 = random direction)"}
 ANGLE_LABELS = {"angle": "mean principal angle to the Jacobian's kept subspace (°)"}

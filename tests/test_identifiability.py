@@ -1,12 +1,13 @@
-"""Tests for sslgeom.identifiability: every pair of runs and every snapshot, from embeddings."""
+"""Tests for sslgeom.analyses.identifiability: every pair of runs and every snapshot, from
+embeddings."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import ortho_group
 
-from sslgeom.artifacts import save_npz_atomically
-from sslgeom.identifiability import compare_runs
+from sslgeom.analyses.identifiability import compare_runs
+from sslgeom.io.artifacts import save_npz_atomically
 from sslgeom.metrics.similarity import (
     SIMILARITY_METRICS,
     pair_similarities,

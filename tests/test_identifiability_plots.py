@@ -1,4 +1,4 @@
-"""Tests for sslgeom.plots.identifiability on the figure tables of a synthetic star design."""
+"""Tests for sslgeom.figures.identifiability on the figure tables of a synthetic star design."""
 
 import numpy as np
 import pandas as pd
@@ -12,8 +12,8 @@ from synthetic_tables import (
     star_runs,
 )
 
-from sslgeom import figure_tables
-from sslgeom.plots import identifiability as plots
+from sslgeom.figures import identifiability as plots
+from sslgeom.figures import tables as figure_tables
 
 
 def panels(fig) -> list:

@@ -9,7 +9,7 @@ import torch
 import yaml
 from conftest import REPO
 
-from sslgeom.losses import (
+from sslgeom.training.losses import (
     LOSSES,
     barlow_twins,
     byol,
@@ -18,7 +18,7 @@ from sslgeom.losses import (
     simsiam,
     vicreg,
 )
-from sslgeom.methods import METHODS
+from sslgeom.training.methods import METHODS
 
 torch.set_num_threads(1)
 

@@ -9,8 +9,10 @@ import pytest
 import torch
 from torch import nn
 
-from sslgeom.losses import simsiam
-from sslgeom.methods import (
+from sslgeom.models import Projector, build_model
+from sslgeom.training.loop import build_optimizer, training_step
+from sslgeom.training.losses import simsiam
+from sslgeom.training.methods import (
     BYOL,
     METHODS,
     PairwiseLoss,
@@ -21,8 +23,6 @@ from sslgeom.methods import (
     method_from_settings,
     trained_parameters,
 )
-from sslgeom.models import Projector, build_model
-from sslgeom.train import build_optimizer, training_step
 
 # trains models: .ci/run repeats these with an AVX2 CPU's kernels
 pytestmark = pytest.mark.trains

@@ -9,11 +9,12 @@ import pytest
 import torch
 from conftest import CORE_METRICS, REPO, finished_workdir
 
+from sslgeom.analyses.geometry import TANGENT_ARRAYS
 from sslgeom.data import load_dataset
-from sslgeom.geometry_run import TANGENT_ARRAYS
 from sslgeom.models import MLP, ViT
-from sslgeom.runs import load_model, pretrain_run
-from sslgeom.views import to_model_inputs
+from sslgeom.models.run_models import load_model
+from sslgeom.training.run import pretrain_run
+from sslgeom.training.views import to_model_inputs
 
 # trains models: .ci/run repeats these with an AVX2 CPU's kernels
 pytestmark = pytest.mark.trains

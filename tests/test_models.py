@@ -19,8 +19,8 @@ from sslgeom.models import (
     scale_weights,
 )
 from sslgeom.models.resnet import StridedPointwiseConv
+from sslgeom.models.run_models import MODEL_SETTINGS, model_from_settings
 from sslgeom.models.vit import SelfAttention
-from sslgeom.runs import MODEL_SETTINGS, model_from_settings
 
 # trains models: .ci/run repeats these with an AVX2 CPU's kernels
 pytestmark = pytest.mark.trains

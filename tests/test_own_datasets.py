@@ -10,7 +10,7 @@ import yaml
 from conftest import REPO, TINY_CONFIG
 from PIL import Image
 
-from sslgeom.config import ConfigError, validate_config
+from sslgeom.config.validate import ConfigError, validate_config
 from sslgeom.data import SourceError, build_dataset, inspect_source, source_files
 from sslgeom.data.sources import source_fingerprint
 from sslgeom.data.splits import stratified_split

@@ -1,4 +1,4 @@
-"""Tests for sslgeom.plots.style and sslgeom.plots.core on small synthetic figure tables."""
+"""Tests for sslgeom.figures.style and sslgeom.figures.core on small synthetic figure tables."""
 
 from __future__ import annotations
 
@@ -26,9 +26,9 @@ from synthetic_tables import (
     make_train_logs,
 )
 
-from sslgeom import figure_tables
 from sslgeom.data.shapes import STYLE_LATENTS
-from sslgeom.plots import core, style
+from sslgeom.figures import core, style
+from sslgeom.figures import tables as figure_tables
 
 PROBE_LABELS = {"probe_acc": "linear probe accuracy", "knn_acc": "kNN accuracy (k=20)"}
 LONG_LABEL = "projector sensitivity ρ (1 = random direction)"

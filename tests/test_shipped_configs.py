@@ -4,8 +4,8 @@ import pytest
 import yaml
 from conftest import REPO, snakemake
 
-from sslgeom.config import find_duplicate_keys
-from sslgeom.experiments import experiment_runs
+from sslgeom.config.experiments import experiment_runs
+from sslgeom.config.validate import find_duplicate_keys
 
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 

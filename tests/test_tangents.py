@@ -9,7 +9,12 @@ import yaml
 from conftest import REPO
 from torch import nn
 
-from sslgeom.artifacts import save_npz_atomically
+from sslgeom.analyses.geometry import (
+    EXTRACTION_OPTIONS,
+    MEASUREMENT_OPTIONS,
+    TANGENT_ARRAYS,
+    geometry_run,
+)
 from sslgeom.data.shapes import (
     LATENT_NAMES,
     SHAPE_CLASSES,
@@ -18,22 +23,17 @@ from sslgeom.data.shapes import (
     render,
     sample_latents,
 )
-from sslgeom.embed import embed_split
-from sslgeom.geometry import augmentation_tangent, principal_angles
-from sslgeom.geometry_run import (
-    EXTRACTION_OPTIONS,
-    MEASUREMENT_OPTIONS,
-    TANGENT_ARRAYS,
-    geometry_run,
-)
-from sslgeom.models import Projector, build_model
-from sslgeom.tangents import (
+from sslgeom.embedding.embeddings import embed_split
+from sslgeom.embedding.tangents import (
     augmentation_moves,
     class_change_directions,
     extract_tangents,
     latent_tangents,
     projector_jacobians,
 )
+from sslgeom.io.artifacts import save_npz_atomically
+from sslgeom.metrics.subspaces import augmentation_tangent, principal_angles
+from sslgeom.models import Projector, build_model
 
 # trains models: .ci/run repeats these with an AVX2 CPU's kernels
 pytestmark = pytest.mark.trains

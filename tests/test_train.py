@@ -17,22 +17,24 @@ import yaml
 from conftest import REPO
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from sslgeom.augment import StrengthAugmentation
+from sslgeom.analyses.geometry import TANGENT_ARRAYS
 from sslgeom.data.io import save_dataset
 from sslgeom.data.shapes import make_shapes
-from sslgeom.geometry_run import TANGENT_ARRAYS
-from sslgeom.losses import nt_xent
-from sslgeom.methods import BYOL, METHODS, Method, PairwiseLoss, trained_parameters
+from sslgeom.embedding.run import embed_run
 from sslgeom.models import BACKBONES, Projector, build_model
-from sslgeom.runs import embed_run, model_from_settings, pretrain_run, trained_run_models
-from sslgeom.train import (
+from sslgeom.models.run_models import model_from_settings, trained_run_models
+from sslgeom.training.augment import StrengthAugmentation
+from sslgeom.training.loop import (
     build_optimizer,
     learning_rate,
     pretrain,
     save_atomically,
     training_step,
 )
-from sslgeom.views import AugmentedViews
+from sslgeom.training.losses import nt_xent
+from sslgeom.training.methods import BYOL, METHODS, Method, PairwiseLoss, trained_parameters
+from sslgeom.training.run import pretrain_run
+from sslgeom.training.views import AugmentedViews
 
 # trains models: .ci/run repeats these with an AVX2 CPU's kernels
 pytestmark = pytest.mark.trains
@@ -381,7 +383,9 @@ def test_warmup_longer_than_the_train_steps_ends_at_the_last_step(tmp_path, step
 
 def test_views_per_second_count_the_steps_of_a_cut_short_epoch(tmp_path, monkeypatch):
     clock = iter(range(100))  # every epoch takes one second
-    monkeypatch.setattr("sslgeom.train.time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    monkeypatch.setattr(
+        "sslgeom.training.loop.time", SimpleNamespace(perf_counter=lambda: next(clock))
+    )
     _, history, _ = train(tmp_path / "checkpoint.pt", train_steps=5)
     two_views = 2 * BATCH
     assert [row["views_per_s"] for row in history] == [2 * two_views, 2 * two_views, two_views]
@@ -472,7 +476,7 @@ AVX2_KERNELS = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 PRETRAIN_FROM_JSON = """
 import json, sys
 from pathlib import Path
-from sslgeom.runs import pretrain_run
+from sslgeom.training.run import pretrain_run
 folder = Path(sys.argv[1])
 settings = json.loads((folder / "settings.json").read_text())
 pretrain_run("tiny", settings, str(folder / "shapes.npz"), folder / "model.pt",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sslgeom.train import training_subset
+from sslgeom.training.loop import training_subset
 
 N_IMAGES = 1000
 

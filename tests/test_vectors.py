@@ -12,7 +12,6 @@ from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 from sklearn.neural_network import MLPRegressor
 
-from sslgeom.conditionals import mixing_network, sample_truncated_normal, sample_vmf
 from sslgeom.data import load_dataset, save_dataset
 from sslgeom.data.vectors import (
     LATENT_SPACES,
@@ -22,6 +21,7 @@ from sslgeom.data.vectors import (
     sample_marginal,
     unmix,
 )
+from sslgeom.training.conditionals import mixing_network, sample_truncated_normal, sample_vmf
 
 # The slope of the leaky ReLUs in the paper's mixing networks, written out independently here.
 PAPER_SLOPE = 0.2

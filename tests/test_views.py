@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
-from sslgeom.augment import StrengthAugmentation, to_float_images
-from sslgeom.conditionals import resample_latents
 from sslgeom.data.shapes import LATENT_NAMES, STYLE_LATENTS, STYLE_RANGES, make_shapes, render
 from sslgeom.data.vectors import make_vectors, mixing_weights, unmix
-from sslgeom.views import AugmentedViews, LatentViews, view_sampler
+from sslgeom.training.augment import StrengthAugmentation, to_float_images
+from sslgeom.training.conditionals import resample_latents
+from sslgeom.training.views import AugmentedViews, LatentViews, view_sampler
 
 CPU = torch.device("cpu")
 NAMES = list(LATENT_NAMES)

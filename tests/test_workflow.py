@@ -163,10 +163,11 @@ def test_editing_a_figures_code_redraws_only_the_figures_drawn_with_it(finished_
     shutil.copy(REPO / "Snakefile", edited / "Snakefile")
     library = edited / "workflow" / "sslgeom"
     sources = {
-        module: (library / module).read_text() for module in ("plots/core.py", "figure_tables.py")
+        module: (library / module).read_text()
+        for module in ("figures/core.py", "figures/tables.py")
     }
 
-    def dry_run_after(function: str, edit: str, module: str = "plots/core.py") -> dict[str, int]:
+    def dry_run_after(function: str, edit: str, module: str = "figures/core.py") -> dict[str, int]:
         edited_source = sources[module].replace(f"def {function}(", edit.format(function), 1)
         (library / module).write_text(edited_source)
         result = snakemake(
@@ -187,8 +188,8 @@ def test_editing_a_figures_code_redraws_only_the_figures_drawn_with_it(finished_
         "figure_spectra": 1,
         "figure_jacobian_spectra": 1,
     }
-    (library / "plots/core.py").write_text(sources["plots/core.py"])
-    assert dry_run_after("normalised_spectra", edit, "figure_tables.py") == {
+    (library / "figures/core.py").write_text(sources["figures/core.py"])
+    assert dry_run_after("normalised_spectra", edit, "figures/tables.py") == {
         "all": 1,
         "figure_table": 1,
         "figure_spectra": 1,
@@ -227,7 +228,7 @@ def test_claims_are_computed_from_the_tables(finished_run):
     markdown = (results / "claims.md").read_text()
     assert "| C2a | mnist5k |" in markdown
     printed = subprocess.run(
-        [sys.executable, "-m", "sslgeom.experiment_claims", str(results / "claims.csv")],
+        [sys.executable, "-m", "sslgeom.claims", str(results / "claims.csv")],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert printed.stdout == markdown

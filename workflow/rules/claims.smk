@@ -26,6 +26,6 @@ rule claims:
         design=claims_design,
         run_factors=per_run_factors,
         options=config["claims"],
-        code=library_code("experiment_claims.write_claims"),
+        code=library_code("claims.experiment.write_claims"),
     script:
         "../scripts/claims.py"

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-from sslgeom.code_fingerprint import code_fingerprint
-from sslgeom.config import ConfigError, check_config_files, validate_config
+from sslgeom.io.code_fingerprint import code_fingerprint
+from sslgeom.config.validate import ConfigError, check_config_files, validate_config
 from sslgeom.data import (
     DOWNLOADED_DATASETS,
     dataset_kind,
@@ -11,8 +11,8 @@ from sslgeom.data import (
     source_fingerprint,
     source_key,
 )
-from sslgeom.experiments import PIPELINE_MODEL, factor_columns, factor_values
-from sslgeom.geometry_run import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS
+from sslgeom.config.experiments import PIPELINE_MODEL, factor_columns, factor_values
+from sslgeom.analyses.geometry import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS
 
 try:
     check_config_files(workflow.configfiles)
@@ -89,7 +89,7 @@ def library_code(*functions):
 def figure_code(*functions):
     """library_code of a figure's drawing functions and of writing it to disk: editing them
     redraws that figure only."""
-    return library_code(*functions, "plots.style.save_figure")
+    return library_code(*functions, "figures.style.save_figure")
 
 
 def external_model(wildcards):

@@ -13,7 +13,7 @@ FIGURE_TABLES = {
     "controls_latent_recovery": "metrics",
     "controls_tangent_sensitivity": "geometry",
 }
-"""Figure table → the experiment table it is computed from, by sslgeom.figure_tables.<table>."""
+"""Figure table → the experiment table it is computed from, by sslgeom.figures.tables.<table>."""
 
 
 rule figure_table:
@@ -35,7 +35,7 @@ rule figure_table:
         runtime=5,
     params:
         factors=experiment_factors,
-        code=lambda wildcards: library_code(f"figure_tables.{wildcards.table}"),
+        code=lambda wildcards: library_code(f"figures.tables.{wildcards.table}"),
     script:
         "../scripts/figure_table.py"
 
@@ -61,7 +61,8 @@ rule augmentation_examples:
         n_views=2,
         seed=0,
         code=library_code(
-            "augment.example_views", "figure_tables.save_augmentation_examples"
+            "training.augment.example_views",
+            "figures.tables.save_augmentation_examples",
         ),
     script:
         "../scripts/augmentation_examples.py"

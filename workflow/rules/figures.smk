@@ -21,7 +21,8 @@ rule figure_augmentations:
         runtime=5,
     params:
         code=figure_code(
-            "plots.core.plot_augmentations", "figure_tables.load_augmentation_examples"
+            "figures.core.plot_augmentations",
+            "figures.tables.load_augmentation_examples",
         ),
     script:
         "../scripts/plot_augmentations.py"
@@ -83,14 +84,14 @@ TABLE_FIGURES = {
     },
     "jacobian_spectra": {
         "tables": ["figure_data/jacobian_spectrum_summary"],
-        "module": "plots.geometry",
+        "module": "figures.geometry",
         "plot": "plot_jacobian_spectra",
         "subcategory": "Tangent geometry",
         "options": {},
     },
     "tangent_sensitivity_vs_strength": {
         "tables": ["figure_data/geometry_summary"],
-        "module": "plots.geometry",
+        "module": "figures.geometry",
         "plot": "plot_tangent_metrics_vs_strength",
         "subcategory": "Tangent geometry",
         "options": {
@@ -107,7 +108,7 @@ TABLE_FIGURES = {
     },
     "tangent_angles": {
         "tables": ["figure_data/geometry_summary"],
-        "module": "plots.geometry",
+        "module": "figures.geometry",
         "plot": "plot_tangent_metrics_vs_strength",
         "subcategory": "Tangent geometry",
         "options": {
@@ -136,49 +137,49 @@ TABLE_FIGURES = {
     },
     "similarity_heatmap": {
         "tables": ["figure_data/labelled_similarity"],
-        "module": "plots.identifiability",
+        "module": "figures.identifiability",
         "plot": "plot_similarity_heatmap",
         "subcategory": "Identifiability",
         "options": {},
     },
     "similarity_vs_factor": {
         "tables": ["figure_data/similarity_by_pair_kind"],
-        "module": "plots.identifiability",
+        "module": "figures.identifiability",
         "plot": "plot_similarity_vs_factor",
         "subcategory": "Identifiability",
         "options": {},
     },
     "setting_similarity": {
         "tables": ["figure_data/setting_similarity"],
-        "module": "plots.identifiability",
+        "module": "figures.identifiability",
         "plot": "plot_setting_similarity",
         "subcategory": "Identifiability",
         "options": {},
     },
     "latent_recovery": {
         "tables": ["figure_data/latent_recovery"],
-        "module": "plots.identifiability",
+        "module": "figures.identifiability",
         "plot": "plot_latent_recovery",
         "subcategory": "Identifiability",
         "options": {},
     },
     "convergence_over_epochs": {
         "tables": ["figure_data/convergence_summary"],
-        "module": "plots.identifiability",
+        "module": "figures.identifiability",
         "plot": "plot_convergence_over_epochs",
         "subcategory": "Identifiability",
         "options": {},
     },
     "controls_latent_recovery": {
         "tables": ["figure_data/controls_latent_recovery"],
-        "module": "plots.controls",
+        "module": "figures.controls",
         "plot": "plot_controls_latent_recovery",
         "subcategory": "Known-answer controls",
         "options": {},
     },
     "controls_tangent_sensitivity": {
         "tables": ["figure_data/controls_tangent_sensitivity"],
-        "module": "plots.controls",
+        "module": "figures.controls",
         "plot": "plot_controls_tangent_sensitivity",
         "subcategory": "Known-answer controls",
         "options": {},
@@ -214,9 +215,9 @@ for figure, spec in TABLE_FIGURES.items():
             mem_mb=2000,
             runtime=5,
         params:
-            module=spec.get("module", "plots.core"),
+            module=spec.get("module", "figures.core"),
             plot=spec["plot"],
             options=figure_options(spec["options"]),
-            code=figure_code(f"{spec.get('module', 'plots.core')}.{spec['plot']}"),
+            code=figure_code(f"{spec.get('module', 'figures.core')}.{spec['plot']}"),
         script:
             "../scripts/plot_table.py"

@@ -1,7 +1,7 @@
 """Core analyses of one run's embeddings: probes, invariance, spectra."""
 
-from sslgeom.analysis import analyze_run
-from sslgeom.logs import redirect_output_to
+from sslgeom.analyses.per_run import analyze_run
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     analyze_run(

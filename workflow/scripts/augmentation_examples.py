@@ -1,9 +1,9 @@
 """Example views of a few test images of each dataset at each strength of the grid."""
 
-from sslgeom.augment import example_views
 from sslgeom.data import load_dataset
-from sslgeom.figure_tables import save_augmentation_examples
-from sslgeom.logs import redirect_output_to
+from sslgeom.figures.tables import save_augmentation_examples
+from sslgeom.io.logs import redirect_output_to
+from sslgeom.training.augment import example_views
 
 with redirect_output_to(snakemake.log[0]):
     examples = {}

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from sslgeom.experiment_claims import write_claims
-from sslgeom.logs import redirect_output_to
+from sslgeom.claims.experiment import write_claims
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     tables = {

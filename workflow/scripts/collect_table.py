@@ -1,7 +1,7 @@
 """Concatenate one per-run table over all runs of an experiment, with factor columns in front."""
 
-from sslgeom.logs import redirect_output_to
-from sslgeom.tables import collect_runs
+from sslgeom.io.logs import redirect_output_to
+from sslgeom.io.tables import collect_runs
 
 with redirect_output_to(snakemake.log[0]):
     table = collect_runs(snakemake.input, snakemake.params.factors)

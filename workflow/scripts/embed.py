@@ -5,8 +5,9 @@ trained, or one of the config's ``models``."""
 import torch
 
 from sslgeom.device import resolve_device
-from sslgeom.logs import redirect_output_to
-from sslgeom.runs import embed_run, external_run_models, trained_run_models
+from sslgeom.embedding.run import embed_run
+from sslgeom.io.logs import redirect_output_to
+from sslgeom.models.run_models import external_run_models, trained_run_models
 
 # the job's cores only: torch would otherwise take every core of a shared cluster node
 torch.set_num_threads(snakemake.threads)

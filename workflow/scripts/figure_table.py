@@ -1,9 +1,9 @@
-"""Compute one figure table from the experiment table it derives from (sslgeom.figure_tables)."""
+"""Compute one figure table from the experiment table it derives from (sslgeom.figures.tables)."""
 
 import pandas as pd
 
-from sslgeom import figure_tables
-from sslgeom.logs import redirect_output_to
+from sslgeom.figures import tables as figure_tables
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     compute = getattr(figure_tables, snakemake.wildcards.table)

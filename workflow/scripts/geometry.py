@@ -1,8 +1,8 @@
 """Tangent-plane geometry of one run: projector Jacobian spectrum, tangent families, sensitivity,
 angles, from the arrays the embed job extracted (numpy only)."""
 
-from sslgeom.geometry_run import geometry_run
-from sslgeom.logs import redirect_output_to
+from sslgeom.analyses.geometry import geometry_run
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     geometry_run(

@@ -1,8 +1,8 @@
 """Compare every pair of the experiment's runs, and each run's snapshots with its final model."""
 
-from sslgeom.artifacts import write_rows
-from sslgeom.identifiability import compare_runs
-from sslgeom.logs import redirect_output_to
+from sslgeom.analyses.identifiability import compare_runs
+from sslgeom.io.artifacts import write_rows
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     similarity, convergence = compare_runs(

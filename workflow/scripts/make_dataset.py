@@ -1,7 +1,7 @@
 """Build one dataset and store it as results/data/{dataset}.npz + .json."""
 
 from sslgeom.data import build_dataset, save_dataset
-from sslgeom.logs import redirect_output_to
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     dataset = build_dataset(

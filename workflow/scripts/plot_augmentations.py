@@ -1,9 +1,9 @@
 """Draw the example views of each dataset at each strength of the grid."""
 
-from sslgeom.figure_tables import load_augmentation_examples
-from sslgeom.logs import redirect_output_to
-from sslgeom.plots.core import plot_augmentations
-from sslgeom.plots.style import save_figure
+from sslgeom.figures.core import plot_augmentations
+from sslgeom.figures.style import save_figure
+from sslgeom.figures.tables import load_augmentation_examples
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     examples = load_augmentation_examples(snakemake.input[0])

@@ -5,8 +5,8 @@ import importlib
 
 import pandas as pd
 
-from sslgeom.logs import redirect_output_to
-from sslgeom.plots.style import save_figure
+from sslgeom.figures.style import save_figure
+from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
     module = importlib.import_module(f"sslgeom.{snakemake.params.module}")

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from sslgeom.logs import redirect_output_to
-from sslgeom.runs import pretrain_run
+from sslgeom.io.logs import redirect_output_to
+from sslgeom.training.run import pretrain_run
 
 with redirect_output_to(snakemake.log[0]):
     pretrain_run(

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from sslgeom.artifacts import load_embeddings
-from sslgeom.config import validate_config
-from sslgeom.experiments import factor_columns, format_value
+from sslgeom.config.experiments import factor_columns, format_value
+from sslgeom.config.validate import validate_config
+from sslgeom.io.artifacts import load_embeddings
 
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sslgeom.artifacts import load_npz, save_npz_atomically, write_atomically
+from sslgeom.io.artifacts import load_npz, save_npz_atomically, write_atomically
 
 REQUIRED_ARRAYS = ("train_images", "train_labels", "test_images", "test_labels")
 LATENT_ARRAYS = ("train_latents", "test_latents")
@@ -26,7 +26,7 @@ class Dataset:
 
     The inputs are images (uint8 N×H×W×C) or vectors (float32 N×D). ``generator`` describes
     the process that generated the data from its latents where a view sampler can rerun it
-    (:mod:`sslgeom.views`): a JSON-ready mapping with a ``kind``, or empty.
+    (:mod:`sslgeom.training.views`): a JSON-ready mapping with a ``kind``, or empty.
     """
 
     name: str

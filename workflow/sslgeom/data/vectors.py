@@ -10,7 +10,7 @@ weight matrices with leaky ReLUs between them and no biases.
 :func:`make_vectors` stores the latents and the observations. The positive pairs of training
 are not stored: the view sampler draws them during training from a conditional around each
 latent and pushes them through the same g — a von Mises–Fisher distribution on the sphere or a
-truncated normal in the box (:mod:`sslgeom.conditionals`).
+truncated normal in the box (:mod:`sslgeom.training.conditionals`).
 
 The latents carry no classes, so the class label of a sample is the index of its largest latent
 coordinate: a target derived from z that gives the pipeline's linear and k-NN probes something to

@@ -1,2 +1,3 @@
-"""Geometry and quality metrics of embedding matrices (rows = samples), one module per family:
-``spectrum``, ``invariance``, ``probes``, ``latents``, ``neighbours`` and ``similarity``."""
+"""The formulas the analyses apply to embedding matrices (rows = samples), one module per
+family: ``spectrum``, ``invariance``, ``probes``, ``latents``, ``neighbours``, ``similarity``
+and ``subspaces`` (tangent estimates and how a Jacobian treats a subspace)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from sslgeom.layers import projector_layer_names
+from sslgeom.config.layers import projector_layer_names
 from sslgeom.models import SSLModel
 
 

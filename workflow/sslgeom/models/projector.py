@@ -7,7 +7,7 @@ and the final linear output as ``projector``, so every stage can be embedded.
 
 from torch import Tensor, nn
 
-from sslgeom.layers import projector_layer_names
+from sslgeom.config.layers import projector_layer_names
 
 
 class Projector(nn.Module):

@@ -1,0 +1,181 @@
+"""The claims of one experiment, computed from its tables (each family only where the
+experiment has its inputs), one row per claim and group of runs (dataset, method and any other
+grid factor but strength and seed; the controls compare across resampled latents and
+datasets), written to claims.csv and claims.md."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sslgeom.claims.controls import latent_view_claims, vectors_claims
+from sslgeom.claims.geometry import geometry_claims
+from sslgeom.claims.identifiability import (
+    crossed_factor_claims,
+    crossed_factors,
+    identifiability_claims,
+    within,
+)
+from sslgeom.claims.resampling import test_set_resamples
+from sslgeom.claims.rule import (
+    CLAIM_COLUMNS,
+    assess,
+)
+from sslgeom.claims.strength import cosentino_claims
+from sslgeom.claims.values import (
+    base_rows,
+    grouped,
+    grouped_pairs,
+    select,
+)
+
+GROUP_COLUMNS_EXCLUDED = ("strength", "seed")
+
+
+DESCRIPTION_COLUMNS = ["factor", "layer", "metric"]
+
+
+ALL_VALUES = "all"  # the group column of the factor that an I3 claim compares across
+
+
+def claim_rows(
+    tables: dict[str, pd.DataFrame],
+    design: dict,
+    options: dict,
+    resamples: dict | None = None,
+) -> pd.DataFrame:
+    """Every claim the experiment's tables allow, one row per claim and group.
+
+    ``tables``: ``metrics`` and, where the experiment has them, ``geometry`` and ``similarity``.
+    ``design``: ``factors`` (the factor columns), ``base`` (each varied factor → its base
+    value, as written in the tables) and, for vectors datasets, ``dataset_spaces`` (dataset →
+    the space of its latents). ``options``: ``confidence`` and ``similarity_metrics``.
+    ``resamples``: (metric, layer) → run (tuple of its factor values) → test-set resamples.
+    """
+    factors, base = design["factors"], design["base"]
+    groups = [f for f in factors if f not in (*GROUP_COLUMNS_EXCLUDED, *base)]
+    rows = []
+
+    def add(group: dict, claim, effect, seeds, description=None):
+        row = assess(claim, effect, seeds, options["confidence"])
+        rows.append(group | dict.fromkeys(DESCRIPTION_COLUMNS, "") | (description or {}) | row)
+
+    metrics = base_rows(tables["metrics"], base, free=("strength",))
+    for key, group_metrics in metrics.groupby(groups, sort=True):
+        group = dict(zip(groups, key, strict=True))
+        group_resamples = resamples_of_group(resamples, group, factors)
+        for claim, effect, seeds in cosentino_claims(group_metrics, group_resamples):
+            add(group, claim, effect, seeds)
+    if "geometry" in tables:
+        geometry = base_rows(tables["geometry"], base, free=("strength",))
+        for key, group_geometry in geometry.groupby(groups, sort=True):
+            for claim, effect, seeds in geometry_claims(group_geometry):
+                add(dict(zip(groups, key, strict=True)), claim, effect, seeds)
+    if "resampled_latents" in factors:
+        geometry = tables.get("geometry")
+        by_group = [g for g in groups if g != "resampled_latents"]
+        for group, group_metrics in grouped(metrics.dropna(subset="resampled_latents"), by_group):
+            group_geometry = None if geometry is None else select(geometry, group)
+            for claim, effect, seeds, where in latent_view_claims(group_metrics, group_geometry):
+                add(group, claim, effect, seeds, where)
+    spaces = design.get("dataset_spaces", {})
+    if spaces:
+        by_group = [g for g in groups if g != "dataset"]
+        for group, group_metrics in grouped(metrics[metrics["dataset"].isin(spaces)], by_group):
+            for claim, effect, seeds, where in vectors_claims(group_metrics, spaces):
+                add(group, claim, effect, seeds, where)
+    if "similarity" in tables:
+        similarity = tables["similarity"]
+        for key, pairs in similarity.groupby([f"{g}_a" for g in groups], sort=True):
+            group = dict(zip(groups, key, strict=True))
+            for claim, effect, seeds, description in identifiability_claims(
+                pairs, base, options["similarity_metrics"]
+            ):
+                add(group, claim, effect, seeds, description)
+        for factor in crossed_factors(similarity, groups):
+            shared = [g for g in groups if g != factor]
+            for group, pairs in grouped_pairs(within(similarity, shared, base), shared):
+                for claim, effect, seeds, description in crossed_factor_claims(
+                    pairs, factor, options["similarity_metrics"]
+                ):
+                    add(group | {factor: ALL_VALUES}, claim, effect, seeds, description)
+    return pd.DataFrame(rows, columns=[*groups, *DESCRIPTION_COLUMNS, *CLAIM_COLUMNS])
+
+
+def resamples_of_group(resamples: dict | None, group: dict, factors: list[str]) -> dict | None:
+    """The group's runs' resamples keyed (seed, strength) instead of by all factor values."""
+    if resamples is None:
+        return None
+    position = {factor: index for index, factor in enumerate(factors)}
+    selected = {}
+    for name, by_run in resamples.items():
+        selected[name] = {
+            (run[position["seed"]], run[position["strength"]]): values
+            for run, values in by_run.items()
+            if all(run[position[f]] == v for f, v in group.items())
+        }
+    return selected
+
+
+def write_claims(
+    tables: dict[str, pd.DataFrame],
+    embeddings_paths: list[str],
+    run_factors: list[dict],
+    design: dict,
+    options: dict,
+    csv_path: str,
+    markdown_path: str,
+    log=print,
+) -> pd.DataFrame:
+    """Compute the claims (with the test-set resamples of every run) and write both files."""
+    started = time.perf_counter()
+    resamples = test_set_resamples(
+        tables["metrics"],
+        run_factors,
+        embeddings_paths,
+        design["factors"],
+        options["n_resamples"],
+        options["seed"],
+    )
+    log(
+        f"{options['n_resamples']} test-set resamples of {len(run_factors)} runs in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    claims = claim_rows(tables, design, options, resamples)
+    claims.to_csv(csv_path, index=False)
+    Path(markdown_path).write_text(claims_markdown(claims))
+    for row in claims.itertuples(index=False):
+        log(
+            f"{row.claim:>4s} {row.verdict:<13s} {row.estimate:+.4g} [{row.ci_low:.4g}, "
+            f"{row.ci_high:.4g}]  {row.statement}"
+        )
+    log(f"{len(claims)} claims in {time.perf_counter() - started:.1f} s")
+    return claims
+
+
+def format_number(value: float) -> str:
+    return "—" if not np.isfinite(value) else f"{value:.3g}"
+
+
+def claims_markdown(claims: pd.DataFrame) -> str:
+    """The claims as a readable Markdown table, with the decision rule above it."""
+    groups = [c for c in claims.columns if c not in (*DESCRIPTION_COLUMNS, *CLAIM_COLUMNS)]
+    confidence = ", ".join(f"{c:.0%}" for c in sorted(set(claims["confidence"])))
+    lines = [
+        f"Verdicts at {confidence} confidence: *supported* when the whole interval lies on "
+        "the predicted side of 0, *contradicted* when it lies on the other side, *inconclusive* "
+        "otherwise. Interval: estimate ± t(n_seeds − 1) · √(se_seed² + se_test²).",
+        "",
+        "| claim | "
+        + " | ".join(groups)
+        + " | statement | estimate [interval] | seeds | verdict |",
+        "| --- | " + " | ".join("---" for _ in groups) + " | --- | --- | --- | --- |",
+    ]
+    for row in claims.itertuples(index=False):
+        values = row._asdict()
+        interval = f"{format_number(row.estimate)} [{format_number(row.ci_low)}, "
+        interval += f"{format_number(row.ci_high)}]"
+        cells = [row.claim, *(str(values[g]) for g in groups), row.statement, interval]
+        lines.append("| " + " | ".join([*cells, str(row.n_seeds), f"**{row.verdict}**"]) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,131 @@
+"""The identifiability claims (Reizinger et al. 2025, arXiv 2504.13101): I1 encoder against
+projector across seeds, I2 each varied factor's variant against the base setting, I3 runs
+that differ in a grid factor crossed with the seeds against seed pairs."""
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from sslgeom.claims.rule import (
+    Claim,
+    pair_mean,
+)
+from sslgeom.claims.values import (
+    base_rows,
+)
+
+
+def similarity_values(pairs: pd.DataFrame, metric: str, layer: str) -> dict[tuple, float]:
+    """(seed of run a, seed of run b) → value, for pairs whose run-a columns lost their suffix."""
+    rows = pairs[(pairs["metric"] == metric) & (pairs["layer"] == layer)]
+    return {(r.seed, r.seed_b): r.value for r in rows.itertuples()}
+
+
+def difference_of_means(first: dict | list, second: dict | list):
+    """The effect: mean over the kept seed pairs of ``first`` minus that of ``second`` (each
+    as :func:`sslgeom.claims.rule.pair_mean` takes them)."""
+    return lambda seeds: pair_mean(first)(seeds) - pair_mean(second)(seeds)
+
+
+def identifiability_claims(
+    similarity: pd.DataFrame, base: dict, metrics: list[str]
+) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of I1 and I2 for one group's similarity rows.
+
+    I1: over the base setting's seed pairs, encoder − projector similarity (predicted > 0).
+    I2: for each variant of each varied factor, the mean similarity of its seed pairs minus
+    that of the base setting's seed pairs (predicted < 0: the variant's runs agree less).
+    """
+    seed_only = similarity[similarity["differs_in"] == "seed"]
+    side_a = seed_only.rename(columns=lambda c: c[:-2] if c.endswith("_a") else c)
+    at_base = base_rows(side_a, base)
+    seeds = sorted(set(seed_only["seed_a"]) | set(seed_only["seed_b"]))
+    layers = sorted(set(similarity["layer"]))
+    for metric in metrics:
+        if {"encoder", "projector"} <= set(layers):
+            encoder = similarity_values(at_base, metric, "encoder")
+            projector = similarity_values(at_base, metric, "projector")
+            statement = (
+                f"Across seeds the encoder is more similar than the projector output ({metric}, "
+                "base-setting seed pairs): encoder − projector"
+            )
+            yield (
+                Claim("I1", statement, +1),
+                difference_of_means(encoder, projector),
+                seeds,
+                {"metric": metric},
+            )
+        for factor, base_value in base.items():
+            for value in sorted(set(side_a[factor]) - {base_value}, key=str):
+                variant = base_rows(side_a[side_a[factor] == value], base, free=(factor,))
+                for layer in layers:
+                    statement = (
+                        f"Seed pairs trained with {factor} = {value} agree less than base-setting "
+                        f"seed pairs (base {factor} = {base_value}; {metric}, {layer}): "
+                        "variant − base"
+                    )
+                    yield (
+                        Claim("I2", statement, -1),
+                        difference_of_means(
+                            similarity_values(variant, metric, layer),
+                            similarity_values(at_base, metric, layer),
+                        ),
+                        seeds,
+                        {"factor": factor, "metric": metric, "layer": layer},
+                    )
+
+
+def crossed_factors(similarity: pd.DataFrame, groups: list[str]) -> list[str]:
+    """The grid factors whose runs are paired across their values: every group column but the
+    dataset (runs on different data are not compared) with several values."""
+    return [
+        factor
+        for factor in groups
+        if factor != "dataset"
+        and pd.concat([similarity[f"{factor}_a"], similarity[f"{factor}_b"]]).nunique() > 1
+    ]
+
+
+def within(similarity: pd.DataFrame, same: list[str], base: dict) -> pd.DataFrame:
+    """The pairs whose runs share their ``same`` factors and are both at the base setting."""
+    keep = np.ones(len(similarity), dtype=bool)
+    for factor in same:
+        keep &= (similarity[f"{factor}_a"] == similarity[f"{factor}_b"]).to_numpy()
+    for factor, value in base.items():
+        for side in "ab":
+            keep &= (similarity[f"{factor}_{side}"] == value).to_numpy()
+    return similarity[keep]
+
+
+def pair_items(pairs: pd.DataFrame, metric: str, layer: str) -> list[tuple[tuple, float]]:
+    """((seed of run a, seed of run b), value) of each pair at ``metric`` and ``layer``."""
+    rows = pairs[(pairs["metric"] == metric) & (pairs["layer"] == layer)]
+    return [((r.seed_a, r.seed_b), r.value) for r in rows.itertuples()]
+
+
+def crossed_factor_claims(
+    pairs: pd.DataFrame, factor: str, metrics: list[str]
+) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of I3 for the pairs of one group (every other factor
+    shared): the mean similarity of the run pairs that differ in ``factor`` and in their seed,
+    minus that of the seed pairs (predicted < 0: another value of the factor moves a run further
+    than another initialisation does). Dropping a seed drops every pair with a run of it."""
+    differs = pairs["differs_in"].str.split("+").map(frozenset)
+    across = pairs[differs == frozenset({factor, "seed"})]
+    seed_pairs = pairs[differs == frozenset({"seed"})]
+    seeds = sorted(set(pairs["seed_a"]) | set(pairs["seed_b"]))
+    for metric in metrics:
+        for layer in sorted(set(pairs["layer"])):
+            statement = (
+                f"Runs that differ in {factor} agree less than seed pairs ({metric}, {layer}): "
+                f"mean over pairs that differ in {factor} and seed − mean over seed pairs"
+            )
+            yield (
+                Claim("I3", statement, -1),
+                difference_of_means(
+                    pair_items(across, metric, layer), pair_items(seed_pairs, metric, layer)
+                ),
+                seeds,
+                {"factor": factor, "metric": metric, "layer": layer},
+            )

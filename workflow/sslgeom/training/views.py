@@ -1,0 +1,148 @@
+"""Where a run's positive pairs come from (run setting ``views``).
+
+- ``augmentation``: both views are independent augmentations of a stored image at the run's
+  strength (:class:`sslgeom.training.augment.StrengthAugmentation`), as in SimCLR.
+- ``latent``: the data's generative process is run again. The first view renders the stored
+  latents z; the second renders latents drawn from a conditional around z, so the pair shares
+  exactly what the conditional keeps. On ``shapes`` the conditional resamples the listed style
+  latents from their priors and keeps the rest (von Kügelgen et al. 2021, "Self-supervised
+  learning with data augmentations provably isolates content from style", arXiv 2106.04619);
+  on ``vectors`` it is a von Mises–Fisher distribution around z on the sphere, or a truncated
+  normal in the box (Zimmermann et al. 2021, arXiv 2102.08850). At a strength above 0 both
+  views then get the run's image augmentation.
+
+A sampler draws its randomness from torch's global generator, which training checkpoints.
+"""
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from sslgeom.data import Dataset
+from sslgeom.data.shapes import render
+from sslgeom.data.vectors import mix
+from sslgeom.training.augment import StrengthAugmentation, to_float_images
+from sslgeom.training.conditionals import (
+    mixing_network,
+    resample_latents,
+    sample_truncated_normal,
+    sample_vmf,
+)
+
+VIEW_MODES = ("augmentation", "latent")
+
+
+def to_model_inputs(stored: Tensor) -> Tensor:
+    """Stored inputs as the model reads them: uint8 NHWC images to float NCHW in [0, 1];
+    float vectors unchanged."""
+    return to_float_images(stored) if stored.dtype == torch.uint8 else stored
+
+
+def _identity(inputs: Tensor) -> Tensor:
+    return inputs
+
+
+class AugmentedViews:
+    """Two independent augmentations of each stored image."""
+
+    def __init__(self, inputs: Tensor, augment: Callable[[Tensor], Tensor]):
+        self.inputs, self.augment = inputs, augment
+        self.device = inputs.device
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def pair(self, indices: Tensor) -> tuple[Tensor, Tensor]:
+        batch = to_model_inputs(self.inputs[indices])
+        return self.augment(batch), self.augment(batch)
+
+    def views(self, indices: Tensor) -> Tensor:
+        """One view of each indexed example."""
+        return self.augment(to_model_inputs(self.inputs[indices]))
+
+
+class LatentViews:
+    """Renders of the latents and of latents drawn from a conditional around them."""
+
+    def __init__(
+        self,
+        latents: Tensor,
+        generate: Callable[[Tensor], Tensor],
+        conditional: Callable[[Tensor], Tensor],
+        augment: Callable[[Tensor], Tensor],
+    ):
+        self.latents, self.generate = latents, generate
+        self.conditional, self.augment = conditional, augment
+        self.device = latents.device
+
+    def __len__(self) -> int:
+        return len(self.latents)
+
+    def pair(self, indices: Tensor) -> tuple[Tensor, Tensor]:
+        latents = self.latents[indices]
+        anchor = self.augment(self.generate(latents))
+        return anchor, self.augment(self.generate(self.conditional(latents)))
+
+    def views(self, indices: Tensor) -> Tensor:
+        """One draw of the conditional's render for each indexed example."""
+        return self.augment(self.generate(self.conditional(self.latents[indices])))
+
+
+ViewSampler = AugmentedViews | LatentViews
+
+
+def view_sampler(
+    settings: dict,
+    dataset: Dataset,
+    inputs: np.ndarray,
+    latents: np.ndarray | None,
+    device: torch.device,
+    strength: float | None = None,
+) -> ViewSampler:
+    """The run's sampler over ``inputs`` (stored rows of ``dataset``) and their ``latents``,
+    on ``device``; image augmentation at ``strength`` (default: the run's)."""
+    strength = settings["strength"] if strength is None else strength
+    augment = _identity
+    if settings["views"] == "augmentation" or strength > 0:
+        augment = StrengthAugmentation(strength, tuple(inputs.shape[1:3]))
+    if settings["views"] == "augmentation":
+        return AugmentedViews(torch.from_numpy(inputs).to(device), augment)
+    if latents is None or not dataset.generator:
+        raise ValueError(
+            f"latent views need a dataset with latents and a known generative process; "
+            f"{dataset.name} has none (rebuild it if it was made by an older version)"
+        )
+    latents = torch.from_numpy(np.asarray(latents, dtype=np.float32)).to(device)
+    generate, conditional = _generative_process(settings, dataset, device)
+    return LatentViews(latents, generate, conditional, augment)
+
+
+def _generative_process(settings: dict, dataset: Dataset, device: torch.device):
+    """(generate, conditional) of the dataset's generator, as torch functions on ``device``."""
+    generator = dataset.generator
+    if generator["kind"] == "shapes":
+        names = list(dataset.latent_names)
+        resampled = [names.index(name) for name in settings["resampled_latents"]]
+        return (
+            functools.partial(_render_on, size=generator["size"], device=device),
+            functools.partial(resample_latents, indices=resampled, names=names),
+        )
+    if generator["kind"] == "vectors":
+        weights = mixing_network(
+            generator["latent_dim"], generator["mixing_layers"], generator["mixing_seed"], device
+        )
+        kappa = settings["latent_concentration"]
+        if generator["space"] == "sphere":
+            conditional = functools.partial(sample_vmf, kappa=kappa)
+        else:
+            conditional = functools.partial(sample_truncated_normal, sigma=kappa**-0.5)
+        return functools.partial(mix, weights=weights), conditional
+    raise ValueError(f"unknown generative process {generator['kind']!r}")
+
+
+def _render_on(latents: Tensor, size: int, device: torch.device) -> Tensor:
+    images = render(latents.detach().cpu().numpy(), size)
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous().to(device)

@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
+from sslgeom.config.experiments import Design
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
 from sslgeom.metrics.similarity import SIMILARITY_METRICS
 
@@ -19,10 +20,13 @@ LATENTS = (*CONTENT_LATENTS, *STYLE_LATENTS)
 DEPTHS = (1, 2, 3)
 HIDDEN_DIMS = (128, 512)
 SIZE_FACTORS = [*FACTORS, "projector_depth", "projector_hidden_dim"]
+DESIGN = Design(FACTORS, crossed=["dataset", "strength"])
+SIZE_DESIGN = Design(SIZE_FACTORS, crossed=["dataset", "strength", *SIZE_FACTORS[4:]])
 
 STAR_FACTORS = ["dataset", "method", "strength", "seed", "optimizer"]
 BASE = {"dataset": "shapes", "strength": 0.5, "optimizer": "adamw"}
 VARIANTS = [{}, {"strength": 1.0}, {"optimizer": "sgd"}]
+STAR_DESIGN = Design(STAR_FACTORS, base={"strength": 0.5, "optimizer": "adamw"}, crossed=["method"])
 STAR_LAYERS = ["encoder", "projector"]
 
 

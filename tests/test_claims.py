@@ -26,12 +26,13 @@ from sslgeom.claims.rule import (
     slope,
     verdict,
 )
+from sslgeom.config.experiments import Design
 from sslgeom.metrics.invariance import invariance
 from sslgeom.metrics.spectrum import rankme
 
 SEEDS = [0, 1, 2, 3, 4]
 STRENGTHS = [0.0, 0.25, 0.5, 1.0]
-DESIGN = {"factors": ["dataset", "method", "strength", "seed"], "base": {}}
+DESIGN = Design(["dataset", "method", "strength", "seed"], crossed=["strength"])
 OPTIONS = {"confidence": 0.95, "similarity_metrics": ["debiased_cka"]}
 CLAIM = Claim("X", "an effect", +1)
 
@@ -178,8 +179,7 @@ def similarity_table(encoder_advantage: float, rng) -> pd.DataFrame:
 
 def test_identifiability_claims_on_planted_similarities():
     rng = np.random.default_rng(4)
-    design = {"factors": ["dataset", "method", "strength", "seed", "optimizer"]}
-    design["base"] = {"optimizer": "base"}
+    design = Design(["dataset", "method", "strength", "seed", "optimizer"], {"optimizer": "base"})
     tables = {"metrics": metrics_table(0.0, 1.0, rng).assign(optimizer="base")}
     for advantage, expected in ((0.1, "supported"), (-0.1, "contradicted")):
         tables["similarity"] = similarity_table(advantage, rng)
@@ -215,7 +215,7 @@ def crossed_similarity_table(across: float, seed_pairs: float, rng) -> pd.DataFr
 
 def test_crossed_factor_claim_compares_pairs_across_its_values_with_seed_pairs():
     rng = np.random.default_rng(11)
-    design = {"factors": ["dataset", "method", "backbone", "strength", "seed"], "base": {}}
+    design = Design(["dataset", "method", "backbone", "strength", "seed"], crossed=["backbone"])
     metrics = pd.concat(
         [metrics_table(0.0, 1.0, rng).assign(backbone=b) for b in ("resnet", "vit")]
     )
@@ -290,8 +290,9 @@ def test_bootstrap_standard_error_of_a_mean_matches_its_closed_form():
 # --- known-answer controls ----------------------------------------------------------------
 
 CHOICES = ("pos_x-pos_y", "object_hue-background_hue")
-CONTROL_DESIGN = {"factors": ["dataset", "method", "strength", "seed", "resampled_latents"]}
-CONTROL_DESIGN["base"] = {}
+CONTROL_DESIGN = Design(
+    ["dataset", "method", "strength", "seed", "resampled_latents"], crossed=["resampled_latents"]
+)
 
 
 def latent_view_tables(drop: float, rng) -> dict[str, pd.DataFrame]:
@@ -365,9 +366,9 @@ def test_vectors_claim_compares_matched_with_mismatched_latents_seed_by_seed():
             value = base + 0.02 * rng.standard_normal()
             rows.append(run | {"layer": "encoder", "metric": f"latent_r2_z{index}", "value": value})
     metrics = pd.DataFrame(rows)
-    design = {"factors": ["dataset", "method", "strength", "seed"], "base": {}}
-    design["dataset_spaces"] = {"vectors": "sphere", "vectors_box": "box"}
-    claims = claim_rows({"metrics": metrics}, design, OPTIONS)
+    design = Design(["dataset", "method", "strength", "seed"], crossed=["dataset"])
+    spaces = {"vectors": "sphere", "vectors_box": "box"}
+    claims = claim_rows({"metrics": metrics}, design, OPTIONS, dataset_spaces=spaces)
     z1 = claims[claims["claim"] == "Z1"].iloc[0]
     assert z1["dataset"] == "vectors − vectors_box"
     means = metrics.groupby(["dataset", "seed"])["value"].mean()

@@ -11,11 +11,14 @@ from figure_checks import legend_texts, preview, reference_lines
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
+from sslgeom.config.experiments import Design
 from sslgeom.figures import controls
 from sslgeom.figures import tables as figure_tables
 
 FACTORS = ["dataset", "method", "strength", "seed", "resampled_latents"]
 VECTORS_FACTORS = ["dataset", "method", "strength", "seed"]
+DESIGN = Design(FACTORS, crossed=["resampled_latents"])
+VECTORS_DESIGN = Design(VECTORS_FACTORS, crossed=["dataset"])
 POSITION, HUE = "pos_x-pos_y", "object_hue-background_hue"
 RESAMPLED = {POSITION: ("pos_x", "pos_y"), HUE: ("object_hue", "background_hue")}
 # the latents of the tables, out of their LATENT_NAMES order
@@ -47,7 +50,7 @@ def control_metrics() -> pd.DataFrame:
 
 
 def recovery_table() -> pd.DataFrame:
-    return figure_tables.controls_latent_recovery(control_metrics(), FACTORS)
+    return figure_tables.controls_latent_recovery(control_metrics(), DESIGN)
 
 
 def vectors_recovery_table() -> pd.DataFrame:
@@ -58,7 +61,7 @@ def vectors_recovery_table() -> pd.DataFrame:
             ("vectors", "vectors_box"), (0, 1), LAYERS, (10, 2, 0, 1)
         )
     ]
-    return figure_tables.controls_latent_recovery(pd.DataFrame(rows), VECTORS_FACTORS)
+    return figure_tables.controls_latent_recovery(pd.DataFrame(rows), VECTORS_DESIGN)
 
 
 def tick_texts(labels) -> list[str]:
@@ -148,7 +151,7 @@ def control_geometry() -> pd.DataFrame:
 
 
 def sensitivity_table() -> pd.DataFrame:
-    return figure_tables.controls_tangent_sensitivity(control_geometry(), FACTORS)
+    return figure_tables.controls_tangent_sensitivity(control_geometry(), DESIGN)
 
 
 def test_tangent_sensitivity_bars_are_the_span_differences_coloured_by_resampling():
@@ -194,12 +197,12 @@ def empty(columns: list[str]) -> pd.DataFrame:
     [
         (
             controls.plot_controls_latent_recovery,
-            figure_tables.controls_latent_recovery(empty(["layer", "metric", "value"]), FACTORS),
+            figure_tables.controls_latent_recovery(empty(["layer", "metric", "value"]), DESIGN),
         ),
         (
             controls.plot_controls_tangent_sensitivity,
             figure_tables.controls_tangent_sensitivity(
-                empty(["family", "metric", "value"]), FACTORS
+                empty(["family", "metric", "value"]), DESIGN
             ),
         ),
         # only the − ρ(random) differences: nothing that the bar chart draws

@@ -3,12 +3,15 @@
 import pytest
 
 from sslgeom.config.experiments import (
+    Design,
+    experiment_design,
     experiment_runs,
     factor_columns,
     factor_values,
     format_value,
     grid_points,
     run_id,
+    settings_besides,
     variants,
 )
 
@@ -137,3 +140,24 @@ def test_variants_lists_the_base_first_then_each_value():
 
 def test_factor_columns_include_varied_factors():
     assert factor_columns(STAR) == ["dataset", "method", "strength", "seed", "optimizer"]
+
+
+def test_design_names_the_varied_factors_base_and_the_crossed_grid_factors():
+    experiment = {
+        "grid": {"method": ["simclr", "vicreg"], "strength": [0.5], "seed": [0, 1]},
+        "vary": {"optimizer": ["sgd"], "projector_dims": [[64, 8]]},
+        "settings": {"optimizer": "adamw", "projector_dims": [128, 32], "lr": 0.1},
+    }
+    assert experiment_design(experiment) == Design(
+        factors=["dataset", "method", "strength", "seed", "optimizer", "projector_dims"],
+        base={"optimizer": "adamw", "projector_dims": "128-32"},
+        crossed=["method"],
+    )
+
+
+def test_log_line_names_the_settings_that_the_run_id_does_not_and_that_differ_from_defaults():
+    settings = {"dataset": "shapes", "seed": 1, "lr": 0.1, "epochs": 13, "dims": [64, 8]}
+    defaults = {"lr": 0.1, "epochs": 100, "seed": 0}
+    assert (
+        settings_besides("exp/dataset~shapes/seed~1", settings, defaults) == "epochs=13 dims=64-8"
+    )

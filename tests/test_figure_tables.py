@@ -10,10 +10,11 @@ from synthetic_tables import (
     BASE,
     CONVERGENCE_EPOCHS,
     DEPTHS,
-    FACTORS,
+    DESIGN,
     HIDDEN_DIMS,
     LATENT_SCORES,
-    SIZE_FACTORS,
+    SIZE_DESIGN,
+    STAR_DESIGN,
     STAR_FACTORS,
     STRENGTHS,
     convergence_table,
@@ -27,6 +28,7 @@ from synthetic_tables import (
     similarity_table,
 )
 
+from sslgeom.config.experiments import Design
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
 from sslgeom.figures import tables as figure_tables
 
@@ -48,7 +50,7 @@ def test_summarise_is_the_population_mean_std_and_count():
 
 def test_metrics_summary_matches_a_loop_over_the_seeds():
     metrics = make_metrics()
-    summary = figure_tables.metrics_summary(metrics, FACTORS)
+    summary = figure_tables.metrics_summary(metrics, DESIGN)
     assert "seed" not in summary and len(summary) == len(metrics) // 2
     for (dataset, strength, layer, metric), rows in metrics.groupby(
         ["dataset", "strength", "layer", "metric"]
@@ -72,20 +74,20 @@ def test_spectra_become_variance_fractions_per_run():
     )
     normalised = figure_tables.normalised_spectra(spectra, ["strength", "seed"])
     np.testing.assert_allclose(normalised["value"], [9 / 25, 16 / 25, 1.0, 0.0])
-    summary = figure_tables.normalised_spectra_summary(spectra, ["strength", "seed"])
+    summary = figure_tables.normalised_spectra_summary(spectra, Design(["strength", "seed"]))
     np.testing.assert_allclose(summary["mean"], [(9 / 25 + 1) / 2, (16 / 25) / 2])
     np.testing.assert_allclose(summary["std"], [(1 - 9 / 25) / 2, (16 / 25) / 2])
 
 
 def test_every_normalised_spectrum_sums_to_one():
-    summary = figure_tables.normalised_spectra_summary(make_spectra(), FACTORS)
+    summary = figure_tables.normalised_spectra_summary(make_spectra(), DESIGN)
     totals = summary.groupby(["dataset", "strength", "layer"])["mean"].sum()
     np.testing.assert_allclose(totals, 1.0)
 
 
 def test_training_loss_is_averaged_over_seeds_per_epoch():
     logs = make_train_logs()
-    summary = figure_tables.train_loss_summary(logs, FACTORS)
+    summary = figure_tables.train_loss_summary(logs, DESIGN)
     rows = logs.query("dataset == 'shapes' and strength == 0.5 and epoch == 3")
     row = summary_row(summary, dataset="shapes", strength=0.5, epoch=3)
     assert row["mean"] == pytest.approx(rows["loss"].sum() / 2)
@@ -93,7 +95,7 @@ def test_training_loss_is_averaged_over_seeds_per_epoch():
 
 
 def test_projector_size_takes_each_runs_probe_gap_before_averaging():
-    summary = figure_tables.projector_size(make_projector_sweep(), SIZE_FACTORS)
+    summary = figure_tables.projector_size(make_projector_sweep(), SIZE_DESIGN)
     assert len(summary) == 2 * len(STRENGTHS) * len(DEPTHS) * len(HIDDEN_DIMS) * 2
     for depth in DEPTHS:
         for width in HIDDEN_DIMS:
@@ -108,13 +110,13 @@ def test_projector_size_takes_each_runs_probe_gap_before_averaging():
 
 
 def test_run_labels_name_what_sets_a_run_apart():
-    labels = figure_tables.run_labels(similarity_table(), STAR_FACTORS)["label"]
+    labels = figure_tables.run_labels(similarity_table(), STAR_DESIGN)["label"]
     assert {"simclr base s0", "barlow strength=1.0 s1", "simclr optimizer=sgd s0"} <= set(labels)
 
 
 def test_labelled_similarity_places_runs_in_label_order_and_averages_each_panel():
     similarity = similarity_table()
-    pairs = figure_tables.labelled_similarity(similarity, STAR_FACTORS)
+    pairs = figure_tables.labelled_similarity(similarity, STAR_DESIGN)
     sides = [pairs[[f"run_{side}", f"position_{side}"]].to_numpy() for side in ("a", "b")]
     positions = dict(np.concatenate(sides).tolist())
     # by method and variant ("base" < "optimizer=sgd" < "strength=1.0"), then seed
@@ -142,7 +144,7 @@ def test_mean_linear_r2_averages_both_directions_of_each_pair():
 
 
 def test_seed_only_pairs_are_the_base_settings_seed_pairs():
-    kinds = figure_tables.factor_pair_kinds(similarity_table(), "strength", STAR_FACTORS)
+    kinds = figure_tables.factor_pair_kinds(similarity_table(), "strength", STAR_DESIGN)
     seed_pairs = kinds["seed only"]
     # one seed pair per method at the base (the strength and optimizer variants are left out)
     assert set(zip(seed_pairs["run_a"], seed_pairs["run_b"], strict=True)) == {
@@ -158,7 +160,7 @@ def test_seed_only_pairs_are_the_base_settings_seed_pairs():
 
 def test_similarity_by_pair_kind_averages_the_pairs_of_each_kind():
     similarity = similarity_table()
-    bars = figure_tables.similarity_by_pair_kind(similarity, STAR_FACTORS)
+    bars = figure_tables.similarity_by_pair_kind(similarity, STAR_DESIGN)
     assert set(bars["factor"]) == {"method", "strength", "optimizer"}
     knn = similarity.query("metric == 'mutual_knn' and layer == 'encoder'")
     seed_pairs = knn[knn["run_a"].isin(["run0", "run2"]) & (knn["differs_in"] == "seed")]
@@ -179,13 +181,13 @@ def test_similarity_by_pair_kind_averages_the_pairs_of_each_kind():
 
 def test_similarity_by_pair_kind_without_a_varied_factor_is_empty():
     seeds_only = similarity_table().query("differs_in == 'seed'")
-    bars = figure_tables.similarity_by_pair_kind(seeds_only, STAR_FACTORS)
+    bars = figure_tables.similarity_by_pair_kind(seeds_only, STAR_DESIGN)
     assert bars.empty
     assert {"factor", "pair_kind", "metric", "layer", "mean", "std", "mean_null_q95"} <= set(bars)
 
 
 def test_latent_recovery_averages_each_group_over_seeds_at_the_base_setting():
-    recovery = figure_tables.latent_recovery(latent_metrics_table(), STAR_FACTORS)
+    recovery = figure_tables.latent_recovery(latent_metrics_table(), STAR_DESIGN)
     assert set(recovery["optimizer"]) == {BASE["optimizer"]}  # the optimizer variant is left out
     assert set(recovery["strength"]) == {0.5, 1.0}  # the strength is free
     style = [LATENT_SCORES[f"latent_r2_kernel_{latent}"] for latent in STYLE_LATENTS]
@@ -203,7 +205,7 @@ def test_latent_recovery_averages_each_group_over_seeds_at_the_base_setting():
 
 
 def test_convergence_summary_averages_seeds_at_the_base_setting():
-    summary = figure_tables.convergence_summary(convergence_table(), STAR_FACTORS)
+    summary = figure_tables.convergence_summary(convergence_table(), STAR_DESIGN)
     assert set(summary["optimizer"]) == {BASE["optimizer"]}
     assert set(summary["strength"]) == {BASE["strength"]}
     for epoch in CONVERGENCE_EPOCHS:
@@ -216,17 +218,29 @@ def test_convergence_summary_averages_seeds_at_the_base_setting():
     np.testing.assert_allclose(summary["mean_null_q95"], 0.01 * statistics.fmean([1, 2, 4]))
 
 
-def test_base_values_are_the_most_common_and_at_base_keeps_free_factors():
+def test_base_setting_is_the_configs_base_and_a_crossed_factors_first_value():
     metrics = latent_metrics_table()
-    assert figure_tables.base_values(metrics, STAR_FACTORS[1:]) == {
-        "method": "barlow",  # a tie: the first of the sorted modes
+    assert STAR_DESIGN.base_values(metrics, STAR_FACTORS[1:]) == {
+        "method": "barlow",  # crossed, so no base: the first value in sorted order
         "strength": 0.5,
         "seed": 0,
         "optimizer": "adamw",
     }
-    kept = figure_tables.at_base(metrics, STAR_FACTORS, free=("method", "seed"))
+    kept = figure_tables.at_base(metrics, STAR_DESIGN, free=("method", "seed"))
     assert set(kept["strength"]) == {0.5} and set(kept["optimizer"]) == {"adamw"}
     assert set(kept["method"]) == {"simclr", "barlow"} and set(kept["seed"]) == {0, 1}
+    assert set(kept["base_setting"]) == {"strength = 0.5, optimizer = adamw"}
+
+
+def test_a_tied_varied_factor_takes_the_base_the_config_names_not_a_mode():
+    # one variant per value of a single varied factor: as many runs at the base as at each
+    # variant, so only the config tells which value is the base
+    metrics = pd.DataFrame(
+        {"optimizer": ["adamw", "sgd", "lion"], "seed": 0, "layer": "encoder", "value": 1.0}
+    )
+    design = Design(["seed", "optimizer"], base={"optimizer": "sgd"})
+    kept = figure_tables.at_base(metrics, design, free=("seed",))
+    assert kept["optimizer"].tolist() == ["sgd"]
 
 
 def test_augmentation_examples_round_trip(tmp_path):
@@ -244,6 +258,7 @@ def test_augmentation_examples_round_trip(tmp_path):
 # --------------------------------------------------------------------------- controls
 
 CONTROL_FACTORS = ["dataset", "method", "strength", "seed", "resampled_latents"]
+CONTROL_DESIGN = Design(CONTROL_FACTORS, crossed=["resampled_latents"])
 POSITION, HUE = "pos_x-pos_y", "object_hue-background_hue"
 CONTROL_RUN = {"dataset": "shapes", "method": "simclr", "strength": 0.0}
 # (resampled latents, layer, metric) → the values of seeds 0 and 1
@@ -296,7 +311,7 @@ def control_metrics() -> pd.DataFrame:
 
 
 def test_controls_latent_recovery_is_class_accuracy_and_linear_r2_over_seeds():
-    recovery = figure_tables.controls_latent_recovery(control_metrics(), CONTROL_FACTORS)
+    recovery = figure_tables.controls_latent_recovery(control_metrics(), CONTROL_DESIGN)
     assert recovery.columns.tolist() == [
         "dataset",
         "method",
@@ -336,7 +351,7 @@ def test_controls_latent_recovery_without_resampled_latents_marks_nothing_resamp
         )
         for metric, value in VECTORS_VALUES.items()
     ]
-    recovery = figure_tables.controls_latent_recovery(pd.DataFrame(rows), CONTROL_FACTORS)
+    recovery = figure_tables.controls_latent_recovery(pd.DataFrame(rows), CONTROL_DESIGN)
     assert "resampled_latents" not in recovery
     assert len(recovery) == 2 * 2 * 2  # datasets × layers × (z0, z1)
     assert set(recovery["quantity"]) == {"z0", "z1"}
@@ -376,7 +391,7 @@ def control_geometry() -> pd.DataFrame:
 
 
 def test_controls_tangent_sensitivity_keeps_the_latent_families_differences():
-    table = figure_tables.controls_tangent_sensitivity(control_geometry(), CONTROL_FACTORS)
+    table = figure_tables.controls_tangent_sensitivity(control_geometry(), CONTROL_DESIGN)
     assert {"latent", "metric", "mean", "std", "n", "resampled"} <= set(table)
     assert "family" not in table and "seed" not in table
     assert set(table["latent"]) == {"pos_x", "scale"}
@@ -407,7 +422,7 @@ def test_controls_tangent_sensitivity_keeps_the_latent_families_differences():
 
 
 def test_geometry_summary_leaves_out_the_single_latent_families():
-    summary = figure_tables.geometry_summary(control_geometry(), CONTROL_FACTORS)
+    summary = figure_tables.geometry_summary(control_geometry(), CONTROL_DESIGN)
     assert set(summary["family"]) == {"style", "data"}
     assert set(summary["metric"]) == set(METRIC_CODES)
     row = summary_row(summary, resampled_latents=POSITION, family="style", metric="sensitivity")
@@ -417,8 +432,8 @@ def test_geometry_summary_leaves_out_the_single_latent_families():
 def test_setting_similarity_averages_the_pairs_of_each_pair_of_settings():
     similarity = similarity_table()
     similarity.loc[similarity.index % 3 == 0, "p_value"] = 0.5  # a third not above the null
-    cells = figure_tables.setting_similarity(similarity, STAR_FACTORS)
-    variant = figure_tables.run_labels(similarity, STAR_FACTORS).set_index("run")["variant"]
+    cells = figure_tables.setting_similarity(similarity, STAR_DESIGN)
+    variant = figure_tables.run_labels(similarity, STAR_DESIGN).set_index("run")["variant"]
     cka = similarity[(similarity["metric"] == "linear_cka") & (similarity["layer"] == "encoder")]
     for setting_a, setting_b in [("simclr base", "simclr base"), ("simclr base", "barlow base")]:
         values, untrained, significant = [], [], []
@@ -448,7 +463,8 @@ def test_a_model_trained_elsewhere_is_labelled_without_a_method():
     for side in "ab":
         external = similarity[f"run_{side}"] == "run0"
         similarity[f"model_{side}"] = np.where(external, "their_net", "pipeline")
-    labels = figure_tables.run_labels(similarity, [*STAR_FACTORS, "model"]).set_index("run")
+    design = Design([*STAR_FACTORS, "model"], STAR_DESIGN.base | {"model": "pipeline"}, ["method"])
+    labels = figure_tables.run_labels(similarity, design).set_index("run")
     assert labels.loc["run0", "label"] == "model=their_net s0"
     assert labels.loc["run1", "label"] == "simclr base s1"
 
@@ -473,12 +489,13 @@ def crossed_similarity() -> pd.DataFrame:
 def test_a_crossed_factor_is_named_in_every_label_and_free_in_the_seed_baseline():
     similarity = crossed_similarity()
     factors = [*STAR_FACTORS, "backbone"]
-    labels = figure_tables.run_labels(similarity, factors).set_index("run")["label"]
+    design = Design(factors, STAR_DESIGN.base, crossed=["method", "backbone"])
+    labels = figure_tables.run_labels(similarity, design).set_index("run")["label"]
     assert labels["run0_resnet"] == "simclr backbone=resnet s0"
     assert labels["run0_vit"] == "simclr backbone=vit s0"
-    baseline = similarity[figure_tables.base_seed_pairs(similarity, factors)]
+    baseline = similarity[figure_tables.base_seed_pairs(similarity, design)]
     # the base setting's seed pairs of both backbones, never a pair across backbones
     assert set(baseline["backbone_a"]) == {"resnet", "vit"}
     assert (baseline["backbone_a"] == baseline["backbone_b"]).all()
-    star_baseline = figure_tables.base_seed_pairs(similarity_table(), STAR_FACTORS).sum()
+    star_baseline = figure_tables.base_seed_pairs(similarity_table(), STAR_DESIGN).sum()
     assert len(baseline) == 2 * star_baseline

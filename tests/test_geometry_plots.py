@@ -5,6 +5,7 @@ import numpy as np
 from figure_checks import labelled_lines, legend_texts, line_by_label, preview, reference_lines
 from synthetic_tables import (
     DATASETS,
+    DESIGN,
     FACTORS,
     FAMILIES,
     SEEDS,
@@ -21,7 +22,7 @@ ANGLE_LABELS = {"angle": "mean principal angle to the Jacobian's kept subspace (
 
 
 def tangent_figure(labels, seeds=SEEDS, **options):
-    summary = figure_tables.geometry_summary(make_geometry(seeds), FACTORS)
+    summary = figure_tables.geometry_summary(make_geometry(seeds), DESIGN)
     return geometry.plot_tangent_metrics_vs_strength(summary, labels, FACTORS, "ρ", **options)
 
 
@@ -71,12 +72,12 @@ def test_unknown_families_come_last_in_one_style():
 
 def test_single_seed_tables():
     assert len(tangent_figure(SENSITIVITY_LABELS, seeds=(0,)).axes) == len(DATASETS)
-    summary = figure_tables.jacobian_spectrum_summary(make_jacobian_spectrum(seeds=(0,)), FACTORS)
+    summary = figure_tables.jacobian_spectrum_summary(make_jacobian_spectrum(seeds=(0,)), DESIGN)
     assert len(geometry.plot_jacobian_spectra(summary, FACTORS).axes) == len(DATASETS)
 
 
 def test_jacobian_spectra_one_panel_per_facet_at_the_seed_mean():
-    summary = figure_tables.jacobian_spectrum_summary(make_jacobian_spectrum(), FACTORS)
+    summary = figure_tables.jacobian_spectrum_summary(make_jacobian_spectrum(), DESIGN)
     fig = geometry.plot_jacobian_spectra(summary, FACTORS)
     assert len(fig.axes) == len(DATASETS)
     for ax in fig.axes:

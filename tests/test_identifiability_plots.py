@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from synthetic_tables import (
+    STAR_DESIGN,
     STAR_FACTORS,
     STAR_LAYERS,
     convergence_table,
@@ -12,6 +13,7 @@ from synthetic_tables import (
     star_runs,
 )
 
+from sslgeom.config.experiments import Design
 from sslgeom.figures import identifiability as plots
 from sslgeom.figures import tables as figure_tables
 
@@ -22,7 +24,7 @@ def panels(fig) -> list:
 
 def test_heatmap_has_a_symmetric_run_by_run_panel_per_metric_and_layer():
     similarity = similarity_table()
-    pairs = figure_tables.labelled_similarity(similarity, STAR_FACTORS)
+    pairs = figure_tables.labelled_similarity(similarity, STAR_DESIGN)
     fig = plots.plot_similarity_heatmap(pairs, STAR_FACTORS)
     assert len(panels(fig)) == len(plots.HEATMAP_METRICS) * len(STAR_LAYERS)
     ax = panels(fig)[0]
@@ -37,7 +39,7 @@ def test_heatmap_has_a_symmetric_run_by_run_panel_per_metric_and_layer():
 
 
 def test_similarity_vs_factor_draws_a_bar_per_layer_and_pair_kind():
-    bars = figure_tables.similarity_by_pair_kind(similarity_table(), STAR_FACTORS)
+    bars = figure_tables.similarity_by_pair_kind(similarity_table(), STAR_DESIGN)
     fig = plots.plot_similarity_vs_factor(bars, STAR_FACTORS)
     titles = [ax.get_title() for ax in fig.axes[:3]]
     assert titles == [f"runs that differ in {f}" for f in ("method", "strength", "optimizer")]
@@ -54,7 +56,7 @@ def test_similarity_vs_factor_draws_a_bar_per_layer_and_pair_kind():
 
 
 def test_setting_similarity_draws_each_cell_trained_and_untrained():
-    cells = figure_tables.setting_similarity(similarity_table(), STAR_FACTORS)
+    cells = figure_tables.setting_similarity(similarity_table(), STAR_DESIGN)
     fig = plots.plot_setting_similarity(cells, STAR_FACTORS)
     assert len(panels(fig)) == len(plots.HEATMAP_METRICS) * len(STAR_LAYERS) * 2
     trained, untrained = panels(fig)[:2]  # debiased CKA at the encoder
@@ -71,7 +73,7 @@ def test_setting_similarity_draws_each_cell_trained_and_untrained():
 
 
 def test_latent_recovery_draws_content_and_style_per_method():
-    recovery = figure_tables.latent_recovery(latent_metrics_table(), STAR_FACTORS)
+    recovery = figure_tables.latent_recovery(latent_metrics_table(), STAR_DESIGN)
     fig = plots.plot_latent_recovery(recovery, STAR_FACTORS)
     assert len(fig.axes) == 2 * 3
     lines = fig.axes[0].get_lines()
@@ -86,13 +88,13 @@ def test_latent_recovery_draws_content_and_style_per_method():
 def test_latent_recovery_without_kernel_r2_shows_no_data():
     metrics = latent_metrics_table()
     linear_only = metrics[~metrics["metric"].str.startswith("latent_r2_kernel_")]
-    recovery = figure_tables.latent_recovery(linear_only, STAR_FACTORS)
+    recovery = figure_tables.latent_recovery(linear_only, STAR_DESIGN)
     fig = plots.plot_latent_recovery(recovery, STAR_FACTORS)
     assert any(text.get_text() == "no data" for text in fig.axes[0].texts)
 
 
 def test_convergence_has_both_comparisons_and_the_null():
-    summary = figure_tables.convergence_summary(convergence_table(), STAR_FACTORS)
+    summary = figure_tables.convergence_summary(convergence_table(), STAR_DESIGN)
     fig = plots.plot_convergence_over_epochs(summary, STAR_FACTORS)
     assert len(fig.axes) == 2 * len(STAR_LAYERS)
     lines = fig.axes[0].get_lines()
@@ -116,19 +118,20 @@ def test_empty_tables_give_a_no_data_figure(plot, table):
     columns += ["null_q95", "p_value", "untrained", "comparison", "epoch", *STAR_FACTORS]
     columns += [f"{f}_{side}" for side in "ab" for f in STAR_FACTORS]
     empty = pd.DataFrame(columns=columns, dtype=object)
-    fig = plot(table(empty, STAR_FACTORS), STAR_FACTORS)
+    fig = plot(table(empty, STAR_DESIGN), STAR_FACTORS)
     assert any(text.get_text() == "no data" for text in fig.axes[0].texts)
 
 
 def test_figures_of_one_base_setting_name_the_values_they_fixed(tmp_path):
     metrics = latent_metrics_table()
     crossed = pd.concat([metrics.assign(backbone=b) for b in ("vit", "resnet")])
-    recovery = figure_tables.latent_recovery(crossed, [*STAR_FACTORS, "backbone"])
+    design = Design([*STAR_FACTORS, "backbone"], STAR_DESIGN.base, ["method", "backbone"])
+    recovery = figure_tables.latent_recovery(crossed, design)
     assert set(recovery["backbone"]) == {"resnet"}  # the first of the tied values
     fig = plots.plot_latent_recovery(recovery, STAR_FACTORS)
     assert fig._suptitle.get_text().endswith("(optimizer = adamw, backbone = resnet)")
     # a star design fixes only its varied factors; written and read back, as the figure job does
     path = tmp_path / "recovery.csv"
-    figure_tables.latent_recovery(metrics.query("optimizer == 'adamw'"), STAR_FACTORS).to_csv(path)
+    figure_tables.latent_recovery(metrics.query("optimizer == 'adamw'"), STAR_DESIGN).to_csv(path)
     fig = plots.plot_latent_recovery(pd.read_csv(path), STAR_FACTORS)
     assert fig._suptitle.get_text().endswith("other factors at their base value")

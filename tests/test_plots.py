@@ -11,10 +11,12 @@ from matplotlib.figure import Figure
 from synthetic_tables import (
     DATASETS,
     DEPTHS,
+    DESIGN,
     FACTORS,
     HIDDEN_DIMS,
     LAYERS,
     SEEDS,
+    SIZE_DESIGN,
     SIZE_FACTORS,
     STRENGTHS,
     expected_gap,
@@ -26,6 +28,7 @@ from synthetic_tables import (
     make_train_logs,
 )
 
+from sslgeom.config.experiments import Design
 from sslgeom.data.shapes import STYLE_LATENTS
 from sslgeom.figures import core, style
 from sslgeom.figures import tables as figure_tables
@@ -35,12 +38,12 @@ LONG_LABEL = "projector sensitivity ρ (1 = random direction)"
 LONGER_LABEL = "mean principal angle to the Jacobian's kept subspace (°)"
 
 
-def metrics_summary(metrics: pd.DataFrame, factors=FACTORS) -> pd.DataFrame:
-    return figure_tables.metrics_summary(metrics, factors)
+def metrics_summary(metrics: pd.DataFrame, design=DESIGN) -> pd.DataFrame:
+    return figure_tables.metrics_summary(metrics, design)
 
 
 def training_figure(logs: pd.DataFrame) -> Figure:
-    return core.plot_training_curves(logs, figure_tables.train_loss_summary(logs, FACTORS), FACTORS)
+    return core.plot_training_curves(logs, figure_tables.train_loss_summary(logs, DESIGN), FACTORS)
 
 
 def test_sort_layers_puts_proj10_after_proj2():
@@ -100,11 +103,11 @@ def test_single_seed_tables():
     summary = metrics_summary(make_metrics(seeds=(0,)))
     fig = core.plot_metrics_vs_strength(summary, PROBE_LABELS, FACTORS, "One seed")
     assert len(fig.axes) == len(DATASETS) * len(PROBE_LABELS)
-    spectra = figure_tables.normalised_spectra_summary(make_spectra(seeds=(0,)), FACTORS)
+    spectra = figure_tables.normalised_spectra_summary(make_spectra(seeds=(0,)), DESIGN)
     assert len(core.plot_spectra(spectra, FACTORS).axes) == len(DATASETS) * 2
     latent_summary = metrics_summary(make_latent_metrics(seeds=(0,)))
     assert len(core.plot_latent_r2_by_layer(latent_summary, FACTORS).axes) == len(STRENGTHS)
-    size = figure_tables.projector_size(make_projector_sweep(seeds=(0,)), SIZE_FACTORS)
+    size = figure_tables.projector_size(make_projector_sweep(seeds=(0,)), SIZE_DESIGN)
     size_fig = core.plot_projector_size(size, SIZE_FACTORS)
     assert len(size_fig.axes) == len(DATASETS) * 2 * len(STRENGTHS)
     assert len(training_figure(make_train_logs(seeds=(0,))).axes) == len(DATASETS)
@@ -112,7 +115,7 @@ def test_single_seed_tables():
 
 def test_extra_swept_factor_adds_facet_rows():
     factors = [*FACTORS, "projector_depth"]
-    summary = metrics_summary(make_metrics(projector_depth=(1, 3)), factors)
+    summary = metrics_summary(make_metrics(projector_depth=(1, 3)), Design(factors))
     keys = style.panel_keys(summary, factors)
     assert len(keys) == len(DATASETS) * 2
     labels = {"invariance": "invariance (cosine of views)", "rankme": "RankMe (effective rank)"}
@@ -132,7 +135,7 @@ def test_missing_metric_panel_shows_no_data():
 
 def test_spectra_panels_and_lines_at_the_variance_fractions():
     fig = core.plot_spectra(
-        figure_tables.normalised_spectra_summary(make_spectra(), FACTORS), FACTORS
+        figure_tables.normalised_spectra_summary(make_spectra(), DESIGN), FACTORS
     )
     assert len(fig.axes) == len(DATASETS) * 2
     for ax in fig.axes:
@@ -171,7 +174,7 @@ def test_latent_r2_without_latent_rows_shows_no_data():
 
 
 def test_projector_size_rows_quantities_columns_strengths():
-    summary = figure_tables.projector_size(make_projector_sweep(), SIZE_FACTORS)
+    summary = figure_tables.projector_size(make_projector_sweep(), SIZE_DESIGN)
     fig = core.plot_projector_size(summary, SIZE_FACTORS)
     axes = np.array(fig.axes).reshape(len(DATASETS) * 2, len(STRENGTHS))
     for row_index, row in enumerate(axes):

@@ -1,8 +1,9 @@
 """The SLURM profile against a real one-node SLURM cluster on this machine.
 
-`.ci/slurm.sh up` installs and starts munged, slurmctld and slurmd (root and apt needed).
-Where that is impossible the tests are skipped, unless SSLGEOM_REQUIRE_SLURM=1 (as in CI),
-which turns the skip into a failure. One run of tests/fixtures/slurm_config.yaml goes through
+`.ci/slurm.sh up` installs and starts munged, slurmctld and slurmd (root and apt needed) and
+writes /etc/slurm/slurm.conf, so it runs only where asked: SSLGEOM_REQUIRE_SLURM=1 (as in
+.ci/run) starts the cluster and fails where that is impossible; without it the tests skip.
+One run of tests/fixtures/slurm_config.yaml goes through
 `snakemake --workflow-profile profiles/slurm`: its training job is cancelled with scancel
 mid-run, the rerun completes it, and its tables must equal a local run's.
 """
@@ -100,10 +101,10 @@ def slurm_cluster():
     required = os.environ.get("SSLGEOM_REQUIRE_SLURM") == "1"
 
     def unavailable(reason):
-        if required:
-            pytest.fail(f"SSLGEOM_REQUIRE_SLURM=1, but {reason}")
-        pytest.skip(reason)
+        pytest.fail(f"SSLGEOM_REQUIRE_SLURM=1, but {reason}")
 
+    if not required:
+        pytest.skip("set SSLGEOM_REQUIRE_SLURM=1 to start a one-node SLURM cluster on this machine")
     if os.geteuid() != 0:
         unavailable("starting slurmctld and slurmd needs root")
     if not shutil.which("slurmctld") and not shutil.which("apt-get"):

@@ -23,7 +23,8 @@ rule claims:
         mem_mb=4000,
         runtime=20,
     params:
-        design=claims_design,
+        design=experiment_design_params,
+        dataset_spaces=vectors_dataset_spaces,
         run_factors=per_run_factors,
         options=config["claims"],
         code=library_code("claims.experiment.write_claims"),

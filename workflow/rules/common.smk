@@ -1,3 +1,4 @@
+import dataclasses
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -11,7 +12,12 @@ from sslgeom.data import (
     source_fingerprint,
     source_key,
 )
-from sslgeom.config.experiments import PIPELINE_MODEL, factor_columns, factor_values
+from sslgeom.config.experiments import (
+    PIPELINE_MODEL,
+    experiment_design,
+    factor_columns,
+    factor_values,
+)
 from sslgeom.analyses.geometry import EXTRACTION_OPTIONS, MEASUREMENT_OPTIONS
 
 try:
@@ -246,19 +252,17 @@ def claim_inputs(wildcards):
     return inputs
 
 
-def claims_design(wildcards):
-    """The experiment's factor columns, the base value of each varied factor as the tables
-    write it, and the latent space of each vectors dataset."""
-    experiment = config["experiments"][wildcards.exp]
-    varied = list(experiment.get("vary", {}))
+def experiment_design_params(wildcards):
+    """The experiment's design (sslgeom.config.experiments.Design) as a params mapping."""
+    return dataclasses.asdict(experiment_design(config["experiments"][wildcards.exp]))
+
+
+def vectors_dataset_spaces(wildcards):
+    """The latent space of each vectors dataset of the config."""
     return {
-        "factors": experiment_factors(wildcards),
-        "base": factor_values(experiment["settings"], varied),
-        "dataset_spaces": {
-            name: parameters["space"]
-            for name, parameters in config["datasets"].items()
-            if dataset_kind(name) == "vectors"
-        },
+        name: parameters["space"]
+        for name, parameters in config["datasets"].items()
+        if dataset_kind(name) == "vectors"
     }
 
 

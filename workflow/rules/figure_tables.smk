@@ -34,7 +34,7 @@ rule figure_table:
         mem_mb=2000,
         runtime=5,
     params:
-        factors=experiment_factors,
+        design=experiment_design_params,
         code=lambda wildcards: library_code(f"figures.tables.{wildcards.table}"),
     script:
         "../scripts/figure_table.py"

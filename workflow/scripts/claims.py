@@ -3,6 +3,7 @@
 import pandas as pd
 
 from sslgeom.claims.experiment import write_claims
+from sslgeom.config.experiments import Design
 from sslgeom.io.logs import redirect_output_to
 
 with redirect_output_to(snakemake.log[0]):
@@ -15,8 +16,9 @@ with redirect_output_to(snakemake.log[0]):
         tables,
         embeddings_paths=list(snakemake.input.embeddings),
         run_factors=snakemake.params.run_factors,
-        design=snakemake.params.design,
+        design=Design(**snakemake.params.design),
         options=snakemake.params.options,
         csv_path=snakemake.output.csv,
         markdown_path=snakemake.output.markdown,
+        dataset_spaces=snakemake.params.dataset_spaces,
     )

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from sslgeom.config.experiments import run_defaults
 from sslgeom.io.logs import redirect_output_to
 from sslgeom.training.run import pretrain_run
 
@@ -16,4 +17,5 @@ with redirect_output_to(snakemake.log[0]):
         device_name=snakemake.params.device,
         threads=snakemake.threads,
         deterministic=snakemake.params.deterministic,
+        defaults=run_defaults(Path(snakemake.scriptdir).parent / "schemas"),
     )

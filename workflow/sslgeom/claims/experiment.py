@@ -13,7 +13,6 @@ from sslgeom.claims.controls import latent_view_claims, vectors_claims
 from sslgeom.claims.geometry import geometry_claims
 from sslgeom.claims.identifiability import (
     crossed_factor_claims,
-    crossed_factors,
     identifiability_claims,
     within,
 )
@@ -24,11 +23,11 @@ from sslgeom.claims.rule import (
 )
 from sslgeom.claims.strength import cosentino_claims
 from sslgeom.claims.values import (
-    base_rows,
     grouped,
     grouped_pairs,
     select,
 )
+from sslgeom.config.experiments import Design
 
 GROUP_COLUMNS_EXCLUDED = ("strength", "seed")
 
@@ -41,34 +40,36 @@ ALL_VALUES = "all"  # the group column of the factor that an I3 claim compares a
 
 def claim_rows(
     tables: dict[str, pd.DataFrame],
-    design: dict,
+    design: Design,
     options: dict,
     resamples: dict | None = None,
+    dataset_spaces: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Every claim the experiment's tables allow, one row per claim and group.
 
     ``tables``: ``metrics`` and, where the experiment has them, ``geometry`` and ``similarity``.
-    ``design``: ``factors`` (the factor columns), ``base`` (each varied factor → its base
-    value, as written in the tables) and, for vectors datasets, ``dataset_spaces`` (dataset →
-    the space of its latents). ``options``: ``confidence`` and ``similarity_metrics``.
-    ``resamples``: (metric, layer) → run (tuple of its factor values) → test-set resamples.
+    ``design``: the experiment's factors, the base value of each varied factor and its crossed
+    grid factors. ``options``: ``confidence`` and ``similarity_metrics``. ``resamples``:
+    (metric, layer) → run (tuple of its factor values) → test-set resamples.
+    ``dataset_spaces``: the space of the latents of each vectors dataset.
     """
-    factors, base = design["factors"], design["base"]
-    groups = [f for f in factors if f not in (*GROUP_COLUMNS_EXCLUDED, *base)]
+    factors = design.factors
+    groups = [f for f in factors if f not in (*GROUP_COLUMNS_EXCLUDED, *design.base)]
+    at_base_but_strength = [f for f in design.base if f != "strength"]
     rows = []
 
     def add(group: dict, claim, effect, seeds, description=None):
         row = assess(claim, effect, seeds, options["confidence"])
         rows.append(group | dict.fromkeys(DESCRIPTION_COLUMNS, "") | (description or {}) | row)
 
-    metrics = base_rows(tables["metrics"], base, free=("strength",))
+    metrics = design.at_base(tables["metrics"], at_base_but_strength)
     for key, group_metrics in metrics.groupby(groups, sort=True):
         group = dict(zip(groups, key, strict=True))
         group_resamples = resamples_of_group(resamples, group, factors)
         for claim, effect, seeds in cosentino_claims(group_metrics, group_resamples):
             add(group, claim, effect, seeds)
     if "geometry" in tables:
-        geometry = base_rows(tables["geometry"], base, free=("strength",))
+        geometry = design.at_base(tables["geometry"], at_base_but_strength)
         for key, group_geometry in geometry.groupby(groups, sort=True):
             for claim, effect, seeds in geometry_claims(group_geometry):
                 add(dict(zip(groups, key, strict=True)), claim, effect, seeds)
@@ -79,7 +80,7 @@ def claim_rows(
             group_geometry = None if geometry is None else select(geometry, group)
             for claim, effect, seeds, where in latent_view_claims(group_metrics, group_geometry):
                 add(group, claim, effect, seeds, where)
-    spaces = design.get("dataset_spaces", {})
+    spaces = dataset_spaces or {}
     if spaces:
         by_group = [g for g in groups if g != "dataset"]
         for group, group_metrics in grouped(metrics[metrics["dataset"].isin(spaces)], by_group):
@@ -90,12 +91,13 @@ def claim_rows(
         for key, pairs in similarity.groupby([f"{g}_a" for g in groups], sort=True):
             group = dict(zip(groups, key, strict=True))
             for claim, effect, seeds, description in identifiability_claims(
-                pairs, base, options["similarity_metrics"]
+                pairs, design, options["similarity_metrics"]
             ):
                 add(group, claim, effect, seeds, description)
-        for factor in crossed_factors(similarity, groups):
+        # runs on different data are not compared
+        for factor in [g for g in groups if g in design.crossed and g != "dataset"]:
             shared = [g for g in groups if g != factor]
-            for group, pairs in grouped_pairs(within(similarity, shared, base), shared):
+            for group, pairs in grouped_pairs(within(similarity, shared, design), shared):
                 for claim, effect, seeds, description in crossed_factor_claims(
                     pairs, factor, options["similarity_metrics"]
                 ):
@@ -122,10 +124,11 @@ def write_claims(
     tables: dict[str, pd.DataFrame],
     embeddings_paths: list[str],
     run_factors: list[dict],
-    design: dict,
+    design: Design,
     options: dict,
     csv_path: str,
     markdown_path: str,
+    dataset_spaces: dict[str, str] | None = None,
     log=print,
 ) -> pd.DataFrame:
     """Compute the claims (with the test-set resamples of every run) and write both files."""
@@ -134,7 +137,7 @@ def write_claims(
         tables["metrics"],
         run_factors,
         embeddings_paths,
-        design["factors"],
+        design.factors,
         options["n_resamples"],
         options["seed"],
     )
@@ -142,7 +145,7 @@ def write_claims(
         f"{options['n_resamples']} test-set resamples of {len(run_factors)} runs in "
         f"{time.perf_counter() - started:.1f} s"
     )
-    claims = claim_rows(tables, design, options, resamples)
+    claims = claim_rows(tables, design, options, resamples, dataset_spaces)
     claims.to_csv(csv_path, index=False)
     Path(markdown_path).write_text(claims_markdown(claims))
     for row in claims.itertuples(index=False):

@@ -11,9 +11,7 @@ from sslgeom.claims.rule import (
     Claim,
     pair_mean,
 )
-from sslgeom.claims.values import (
-    base_rows,
-)
+from sslgeom.config.experiments import Design
 
 
 def similarity_values(pairs: pd.DataFrame, metric: str, layer: str) -> dict[tuple, float]:
@@ -29,7 +27,7 @@ def difference_of_means(first: dict | list, second: dict | list):
 
 
 def identifiability_claims(
-    similarity: pd.DataFrame, base: dict, metrics: list[str]
+    similarity: pd.DataFrame, design: Design, metrics: list[str]
 ) -> Iterator[tuple[Claim, callable, list, dict]]:
     """(claim, effect, seeds, description) of I1 and I2 for one group's similarity rows.
 
@@ -39,7 +37,7 @@ def identifiability_claims(
     """
     seed_only = similarity[similarity["differs_in"] == "seed"]
     side_a = seed_only.rename(columns=lambda c: c[:-2] if c.endswith("_a") else c)
-    at_base = base_rows(side_a, base)
+    at_base = design.at_base(side_a, list(design.base))
     seeds = sorted(set(seed_only["seed_a"]) | set(seed_only["seed_b"]))
     layers = sorted(set(similarity["layer"]))
     for metric in metrics:
@@ -56,9 +54,10 @@ def identifiability_claims(
                 seeds,
                 {"metric": metric},
             )
-        for factor, base_value in base.items():
+        for factor, base_value in design.base.items():
             for value in sorted(set(side_a[factor]) - {base_value}, key=str):
-                variant = base_rows(side_a[side_a[factor] == value], base, free=(factor,))
+                others = [f for f in design.base if f != factor]
+                variant = design.at_base(side_a[side_a[factor] == value], others)
                 for layer in layers:
                     statement = (
                         f"Seed pairs trained with {factor} = {value} agree less than base-setting "
@@ -76,23 +75,12 @@ def identifiability_claims(
                     )
 
 
-def crossed_factors(similarity: pd.DataFrame, groups: list[str]) -> list[str]:
-    """The grid factors whose runs are paired across their values: every group column but the
-    dataset (runs on different data are not compared) with several values."""
-    return [
-        factor
-        for factor in groups
-        if factor != "dataset"
-        and pd.concat([similarity[f"{factor}_a"], similarity[f"{factor}_b"]]).nunique() > 1
-    ]
-
-
-def within(similarity: pd.DataFrame, same: list[str], base: dict) -> pd.DataFrame:
+def within(similarity: pd.DataFrame, same: list[str], design: Design) -> pd.DataFrame:
     """The pairs whose runs share their ``same`` factors and are both at the base setting."""
     keep = np.ones(len(similarity), dtype=bool)
     for factor in same:
         keep &= (similarity[f"{factor}_a"] == similarity[f"{factor}_b"]).to_numpy()
-    for factor, value in base.items():
+    for factor, value in design.base.items():
         for side in "ab":
             keep &= (similarity[f"{factor}_{side}"] == value).to_numpy()
     return similarity[keep]

@@ -8,16 +8,6 @@ import numpy as np
 import pandas as pd
 
 
-def base_rows(table: pd.DataFrame, base: dict, free: tuple[str, ...] = ()) -> pd.DataFrame:
-    """The rows whose varied factors (``base``: factor → base value) are at their base value,
-    except the ``free`` ones."""
-    keep = np.ones(len(table), dtype=bool)
-    for factor, value in base.items():
-        if factor not in free:
-            keep &= (table[factor] == value).to_numpy()
-    return table[keep]
-
-
 def run_values(table: pd.DataFrame, **match) -> dict[tuple, float]:
     """(seed, strength) → value of the rows whose columns equal ``match`` (e.g. metric, layer)."""
     keep = np.logical_and.reduce([table[column] == value for column, value in match.items()])

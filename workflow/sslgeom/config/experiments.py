@@ -9,9 +9,16 @@ each value under ``vary.<factor>`` is a variant of the settings that changes tha
 (a mapping value also changes settings coupled to it, e.g. ``{optimizer: sgd, lr: 0.05}``).
 The base settings and every variant are crossed with the grid; the run ids of such an
 experiment name every varied factor, so ``optimizer~sgd/batch_size~256/method~vicreg/seed~0``.
+
+Its :class:`Design` tells the claims and the figure tables how the runs are laid out: which
+factors are varied around a base value, and which are crossed with the rest of the grid.
 """
 
 import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 REPORTED_FACTORS = ("dataset", "method", "strength", "seed")
 PIPELINE_MODEL = "pipeline"  # run setting ``model``: pretrained by the pipeline
@@ -60,6 +67,23 @@ def experiment_runs(experiment: dict) -> dict[str, dict]:
     return runs
 
 
+def run_defaults(schema_dir: Path) -> dict:
+    """The default of every run parameter that has one (``run.schema.yaml``)."""
+    schema = yaml.safe_load((Path(schema_dir) / "run.schema.yaml").read_text())
+    return {key: spec["default"] for key, spec in schema["properties"].items() if "default" in spec}
+
+
+def settings_besides(run_id_text: str, settings: dict, defaults: dict) -> str:
+    """``key=value`` of each of a run's settings that its id does not name and that differs from
+    its default: what sets the run apart, for a log line."""
+    named = {part.split("~", 1)[0] for part in run_id_text.split("/")}
+    return " ".join(
+        f"{key}={format_value(value)}"
+        for key, value in settings.items()
+        if key not in named and (key not in defaults or defaults[key] != value)
+    )
+
+
 def factor_columns(experiment: dict) -> list[str]:
     """The columns that identify a run in tidy tables: the reported factors, then swept ones."""
     swept = [*experiment["grid"], *experiment.get("vary", {})]
@@ -73,3 +97,45 @@ def factor_values(settings: dict, columns: list[str]) -> dict:
         else settings[column]
         for column in columns
     }
+
+
+@dataclass(frozen=True)
+class Design:
+    """How an experiment's runs are laid out, from its config.
+
+    ``factors``: the factor columns of its tables (:func:`factor_columns`). ``base``: each
+    factor it varies one at a time (``vary``) → its base value, as the tables write it.
+    ``crossed``: the grid factors with several values but the seed, each value crossed with
+    all the rest, so that none of them is a base.
+    """
+
+    factors: list[str]
+    base: dict = field(default_factory=dict)
+    crossed: list[str] = field(default_factory=list)
+
+    def base_values(self, table, fixed) -> dict:
+        """The base setting of the ``fixed`` factors of ``table`` (a DataFrame): a varied
+        factor's base value; any other factor (crossed, so without a base) its first value in
+        sorted order, so that a figure of one setting shows one run per seed."""
+        return {
+            factor: self.base[factor] if factor in self.base else min(table[factor].dropna())
+            for factor in fixed
+            if factor in self.base or len(table) > 0
+        }
+
+    def at_base(self, table, fixed):
+        """The rows of ``table`` whose ``fixed`` factors take their base setting
+        (:meth:`base_values`)."""
+        values = self.base_values(table, fixed)
+        if not values:
+            return table
+        return table[(table[list(values)] == list(values.values())).all(axis=1)]
+
+
+def experiment_design(experiment: dict) -> Design:
+    """The :class:`Design` of an experiment of the config."""
+    return Design(
+        factors=factor_columns(experiment),
+        base=factor_values(experiment.get("settings", {}), list(experiment.get("vary", {}))),
+        crossed=[f for f, values in experiment["grid"].items() if f != "seed" and len(values) > 1],
+    )

@@ -1,15 +1,15 @@
 """Figure tables: the numbers that the figures draw, computed from the experiment's tables.
 
 The ``figure_table`` rule writes ``results/{exp}/figure_data/{name}.csv`` with the function of
-that name, called on the collected table it derives from and the experiment's factor columns;
-the figure jobs then only read them and draw (:mod:`sslgeom.figures`). Seeds are summarised as
-their mean, std (``ddof=0``, so a single seed gives zero width) and count ``n``.
+that name, called on the collected table it derives from and the experiment's design
+(:class:`~sslgeom.config.experiments.Design`: its factor columns, the base value of each
+factor it varies one at a time, and the grid factors crossed with the rest); the figure jobs
+then only read them and draw (:mod:`sslgeom.figures`). Seeds are summarised as their mean, std
+(``ddof=0``, so a single seed gives zero width) and count ``n``.
 
-The identifiability experiments vary factors one at a time around a base setting, so the base
-value of a factor is the one most runs share (:func:`base_values`). A factor crossed with all
-the others in the grid (every value held by as many runs) has no base: the run labels name its
-value and the seed-pair baseline takes all of them (:func:`crossed_factors`); the figures of
-one base setting (latent recovery, convergence) take its first value.
+A crossed factor has no base: the run labels name its value and the seed-pair baseline takes
+all of them; the figures of one base setting (latent recovery, convergence) take its first
+value and name it.
 """
 
 from collections.abc import Mapping, Sequence
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sslgeom.analyses.geometry import LATENT_FAMILY_PREFIX
-from sslgeom.config.experiments import PIPELINE_MODEL
+from sslgeom.config.experiments import PIPELINE_MODEL, Design
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
 from sslgeom.io.artifacts import load_npz, save_npz_atomically
 
@@ -61,26 +61,26 @@ def over_seeds(
 # --------------------------------------------------------------------------- core and geometry
 
 
-def metrics_summary(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def metrics_summary(metrics: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Every metric of every layer over seeds."""
-    return over_seeds(metrics, factors, ["layer", "metric"])
+    return over_seeds(metrics, design.factors, ["layer", "metric"])
 
 
-def geometry_summary(geometry: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def geometry_summary(geometry: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Every geometry metric of every tangent family over seeds; the single style latents'
     families are drawn by the controls figures (:func:`latent_tangent_summary`)."""
     families = geometry[~geometry["family"].str.startswith(LATENT_FAMILY_PREFIX)]
-    return over_seeds(families, factors, ["family", "metric"])
+    return over_seeds(families, design.factors, ["family", "metric"])
 
 
-def jacobian_spectrum_summary(spectrum: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def jacobian_spectrum_summary(spectrum: pd.DataFrame, design: Design) -> pd.DataFrame:
     """The projector Jacobian's singular values over seeds, as they are."""
-    return over_seeds(spectrum, factors, ["index"])
+    return over_seeds(spectrum, design.factors, ["index"])
 
 
-def train_loss_summary(train_log: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def train_loss_summary(train_log: pd.DataFrame, design: Design) -> pd.DataFrame:
     """The training loss of every epoch over seeds."""
-    return over_seeds(train_log, factors, ["epoch"], value="loss")
+    return over_seeds(train_log, design.factors, ["epoch"], value="loss")
 
 
 def normalised_spectra(spectra: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
@@ -92,9 +92,11 @@ def normalised_spectra(spectra: pd.DataFrame, factors: Sequence[str]) -> pd.Data
     return spectra.assign(value=squared / totals)
 
 
-def normalised_spectra_summary(spectra: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def normalised_spectra_summary(spectra: pd.DataFrame, design: Design) -> pd.DataFrame:
     """The explained-variance fractions (:func:`normalised_spectra`) over seeds."""
-    return over_seeds(normalised_spectra(spectra, factors), factors, ["layer", "index"])
+    return over_seeds(
+        normalised_spectra(spectra, design.factors), design.factors, ["layer", "index"]
+    )
 
 
 def probe_gap_and_projector_rank(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
@@ -112,59 +114,45 @@ def probe_gap_and_projector_rank(metrics: pd.DataFrame, factors: Sequence[str]) 
     )
 
 
-def projector_size(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def projector_size(metrics: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Each run's probe gap and projector RankMe (:func:`probe_gap_and_projector_rank`) over
     seeds: the gap is taken per run, before averaging."""
-    return over_seeds(probe_gap_and_projector_rank(metrics, factors), factors, ["quantity"])
+    return over_seeds(
+        probe_gap_and_projector_rank(metrics, design.factors), design.factors, ["quantity"]
+    )
 
 
 # --------------------------------------------------------------------------- identifiability
 
 
-def base_values(table: pd.DataFrame, factors: Sequence[str]) -> dict:
-    """The base value of each factor: the one most rows have (a star design's centre)."""
-    return {factor: table[factor].mode().iloc[0] for factor in factors if factor in table}
-
-
-def crossed_factors(table: pd.DataFrame, factors: Sequence[str]) -> list[str]:
-    """The factors with several values that every value holds in as many rows: crossed with
-    the rest of the grid, not varied around a base (rows: one per run, or as many per run)."""
-    crossed = []
-    for factor in factors:
-        if factor in table:
-            counts = table[factor].value_counts()
-            if len(counts) > 1 and counts.nunique() == 1:
-                crossed.append(factor)
-    return crossed
-
-
-def at_base(table: pd.DataFrame, factors: Sequence[str], free: Sequence[str]) -> pd.DataFrame:
-    """The rows whose factors other than ``free`` all take their base value, with the column
-    ``base_setting`` naming the values so fixed where the table held others ("backbone =
-    mlp"; empty where none)."""
-    fixed = [factor for factor in factors if factor not in free and factor in table]
+def at_base(table: pd.DataFrame, design: Design, free: Sequence[str]) -> pd.DataFrame:
+    """The rows whose factors other than ``free`` all take their base setting
+    (:meth:`Design.base_values`), with the column ``base_setting`` naming the values so fixed
+    where the table held others ("backbone = mlp"; empty where none)."""
+    fixed = [factor for factor in design.factors if factor not in free and factor in table]
     if table.empty or not fixed:
         return table.assign(base_setting="")
-    base = base_values(table, fixed)
+    base = design.base_values(table, fixed)
     varied = [factor for factor in fixed if table[factor].nunique() > 1]
-    kept = table[np.logical_and.reduce([table[factor] == base[factor] for factor in fixed])]
+    kept = design.at_base(table, fixed)
     return kept.assign(base_setting=", ".join(f"{f} = {base[f]}" for f in varied))
 
 
-def run_labels(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def run_labels(similarity: pd.DataFrame, design: Design) -> pd.DataFrame:
     """One row per run of the pairs: its id, factor values, a short label of what sets it apart
-    and its ``variant`` (the label but the seed), sorted by dataset, variant and seed."""
+    (each crossed factor's value, and each varied factor's value other than its base) and its
+    ``variant`` (the label but the seed), sorted by dataset, variant and seed."""
+    factors = design.factors
     halves = []
     for side in ("a", "b"):
         columns = {f"run_{side}": "run", **{f"{f}_{side}": f for f in factors}}
         halves.append(similarity[list(columns)].rename(columns=columns))
     runs = pd.concat(halves).drop_duplicates("run")
     varied = [f for f in factors if f not in (*GROUPING_FACTORS, "seed") and runs[f].nunique() > 1]
-    crossed = crossed_factors(runs, varied)
-    base = base_values(runs, varied)
+    base = design.base_values(runs, varied)
 
     def label(row) -> str:
-        changed = [f"{f}={row[f]}" for f in varied if f in crossed or row[f] != base[f]]
+        changed = [f"{f}={row[f]}" for f in varied if f in design.crossed or row[f] != base[f]]
         trained_here = row.get("model", PIPELINE_MODEL) == PIPELINE_MODEL
         method = [row["method"]] if trained_here else []  # not a setting of an external model
         return " ".join([*method, *(changed or ["base"]), f"s{row['seed']}"])
@@ -174,12 +162,12 @@ def run_labels(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame
     return runs.sort_values(["dataset", "variant", "seed"]).reset_index(drop=True)
 
 
-def labelled_similarity(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def labelled_similarity(similarity: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Every run pair's similarity with both runs' labels (:func:`run_labels`) and positions in
     label order (``label_a``, ``position_a``, ...), and the mean over the pairs of each metric
     and layer of their permutation null (``mean_null``) and untrained value
     (``mean_untrained``)."""
-    runs = run_labels(similarity, factors).rename_axis("position").reset_index()
+    runs = run_labels(similarity, design).rename_axis("position").reset_index()
     runs = runs.set_index("run")
     panels = similarity.groupby(["metric", "layer"])
     return similarity[["metric", "layer", "run_a", "run_b", "value"]].assign(
@@ -204,27 +192,26 @@ def with_mean_linear_r2(similarity: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([similarity, mean.reset_index().assign(metric="linear_r2")])
 
 
-def base_seed_pairs(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.Series:
+def base_seed_pairs(similarity: pd.DataFrame, design: Design) -> pd.Series:
     """Which rows compare two runs of the base setting that differ only in their seed: the
     baseline of every factor (a grouping or crossed factor, such as the method, may take any
     value)."""
     seed_only = similarity["differs_in"] == "seed"
-    runs = run_labels(similarity, factors)
-    grouping = (*GROUPING_FACTORS, "seed", *crossed_factors(runs, factors))
-    fixed = [f for f in factors if f not in grouping and f"{f}_a" in similarity]
-    base = base_values(runs, fixed)
-    at_base_setting = [similarity[f"{factor}_a"] == base[factor] for factor in fixed]
+    grouping = (*GROUPING_FACTORS, "seed", *design.crossed)
+    fixed = [f for f in design.factors if f not in grouping and f"{f}_a" in similarity]
+    base = design.base_values(run_labels(similarity, design), fixed)
+    at_base_setting = [similarity[f"{factor}_a"] == value for factor, value in base.items()]
     return np.logical_and.reduce([seed_only, *at_base_setting])
 
 
 def factor_pair_kinds(
-    similarity: pd.DataFrame, factor: str, factors: Sequence[str]
+    similarity: pd.DataFrame, factor: str, design: Design
 ) -> dict[str, pd.DataFrame]:
     """The rows of each of :data:`PAIR_KINDS`: the base setting's seed pairs before training
     (their ``untrained`` column as the value, without a null) and after, and the pairs that
     differ in ``factor`` only and in both ``factor`` and the seed."""
     differs = similarity["differs_in"]
-    base_seeds = similarity[base_seed_pairs(similarity, factors)]
+    base_seeds = similarity[base_seed_pairs(similarity, design)]
     both = {f"{factor}+seed", f"seed+{factor}"}
     kinds = (
         base_seeds.assign(value=base_seeds["untrained"], null_q95=np.nan),
@@ -235,25 +222,25 @@ def factor_pair_kinds(
     return dict(zip(PAIR_KINDS, kinds, strict=True))
 
 
-def similarity_by_pair_kind(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def similarity_by_pair_kind(similarity: pd.DataFrame, design: Design) -> pd.DataFrame:
     """For each factor in which some run pairs differ alone, each kind of pair
     (:func:`factor_pair_kinds`, ``pair_kind``), metric and layer: the mean, std and count of the
     pairs' similarity and the mean 95th percentile of their permutation nulls
     (``mean_null_q95``). ``linear_r2`` is the mean of both directions (:func:`with_mean_linear_r2`).
     """
-    varied = [f for f in factors if f != "seed" and (similarity["differs_in"] == f).any()]
+    varied = [f for f in design.factors if f != "seed" and (similarity["differs_in"] == f).any()]
     table = with_mean_linear_r2(similarity)
     kinds = [
         rows.assign(factor=factor, pair_kind=kind)
         for factor in varied
-        for kind, rows in factor_pair_kinds(table, factor, factors).items()
+        for kind, rows in factor_pair_kinds(table, factor, design).items()
     ]
     pairs = pd.concat(kinds) if kinds else table.iloc[:0].assign(factor="", pair_kind="")
     keys = ["factor", "pair_kind", "metric", "layer"]
     return summarise(pairs, keys, mean_null_q95=("null_q95", "mean"))
 
 
-def setting_similarity(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def setting_similarity(similarity: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Which settings converge to the same representation: for each unordered pair of settings
     (a setting is a run's ``variant`` of :func:`run_labels`: its method and what it changes
     from the base; a setting paired with itself means its seed pairs), metric and layer, the
@@ -262,7 +249,7 @@ def setting_similarity(similarity: pd.DataFrame, factors: Sequence[str]) -> pd.D
     (``mean_null_q95``) and the share of pairs whose p-value is at most 0.05
     (``share_above_null``; empty for the mean ``linear_r2``, which has no null). ``position_a``
     ≤ ``position_b`` place the settings in :func:`run_labels` order."""
-    runs = run_labels(similarity, factors)
+    runs = run_labels(similarity, design)
     variants = runs.drop_duplicates("variant")["variant"].tolist()
     position = pd.Series(range(len(variants)), index=variants)
     variant_of = runs.set_index("run")["variant"]
@@ -302,23 +289,23 @@ def latent_group_scores(metrics: pd.DataFrame) -> pd.DataFrame:
     return table.groupby(keys, sort=False, dropna=False)["value"].mean().reset_index()
 
 
-def latent_recovery(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def latent_recovery(metrics: pd.DataFrame, design: Design) -> pd.DataFrame:
     """The latent group scores (:func:`latent_group_scores`) over seeds, of the runs whose
     factors other than the method and the strength take their base value."""
-    runs = at_base(metrics, factors, free=("method", "strength", "seed"))
+    runs = at_base(metrics, design, free=("method", "strength", "seed"))
     return over_seeds(
-        latent_group_scores(runs), factors, ["layer", "score", "group", "base_setting"]
+        latent_group_scores(runs), design.factors, ["layer", "score", "group", "base_setting"]
     )
 
 
-def convergence_summary(convergence: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def convergence_summary(convergence: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Each snapshot's similarity to its run's final model and across seeds, over runs and seed
     pairs, of the runs whose factors other than the method take their base value; with the
     mean 95th percentile of the permutation nulls of each metric and layer
     (``mean_null_q95``)."""
-    table = at_base(convergence, factors, free=("method", "seed"))
+    table = at_base(convergence, design, free=("method", "seed"))
     index = ["metric", "layer", "comparison", "epoch", "base_setting"]
-    summary = over_seeds(table, factors, index)
+    summary = over_seeds(table, design.factors, index)
     null = table.groupby(["metric", "layer"])["null_q95"].mean().rename("mean_null_q95")
     return summary.join(null, on=["metric", "layer"])
 
@@ -341,25 +328,25 @@ def resampled_by_views(table: pd.DataFrame, quantities: pd.Series) -> pd.Series:
     )
 
 
-def controls_latent_recovery(metrics: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def controls_latent_recovery(metrics: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Per setting and layer, over seeds: the linear-probe class accuracy and the held-out
     linear R² of each generating latent (``quantity``: ``class accuracy`` or the latent's name),
     with ``resampled``: whether the setting's latent views draw that latent anew."""
     latent = metrics["metric"].str.fullmatch(r"latent_r2_(?!kernel_).+")
     rows = metrics[latent | (metrics["metric"] == "probe_acc")]
     quantity = rows["metric"].str.removeprefix("latent_r2_").replace("probe_acc", CLASS_ACCURACY)
-    summary = over_seeds(rows.assign(quantity=quantity), factors, ["layer", "quantity"])
+    summary = over_seeds(rows.assign(quantity=quantity), design.factors, ["layer", "quantity"])
     return summary.assign(resampled=resampled_by_views(summary, summary["quantity"]))
 
 
-def controls_tangent_sensitivity(geometry: pd.DataFrame, factors: Sequence[str]) -> pd.DataFrame:
+def controls_tangent_sensitivity(geometry: pd.DataFrame, design: Design) -> pd.DataFrame:
     """Per setting, over seeds: how much the projector keeps each style latent's tangent,
     ρ(latent) − ρ(random directions in the data span) and − ρ(random directions) (``metric``),
     with ``latent`` and ``resampled`` (whether the setting's latent views draw it anew)."""
     single = geometry["family"].str.startswith(LATENT_FAMILY_PREFIX)
     rows = geometry[single & geometry["metric"].str.startswith("sensitivity_minus_")]
     rows = rows.assign(latent=rows["family"].str.removeprefix(LATENT_FAMILY_PREFIX))
-    summary = over_seeds(rows, factors, ["latent", "metric"])
+    summary = over_seeds(rows, design.factors, ["latent", "metric"])
     return summary.assign(resampled=resampled_by_views(summary, summary["latent"]))
 
 

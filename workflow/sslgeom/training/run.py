@@ -4,6 +4,7 @@ from pathlib import Path
 
 import torch
 
+from sslgeom.config.experiments import settings_besides
 from sslgeom.data import load_dataset
 from sslgeom.device import configure_kernels, resolve_device
 from sslgeom.io.artifacts import write_rows
@@ -31,10 +32,12 @@ def pretrain_run(
     device_name: str,
     threads: int,
     deterministic: bool = False,
+    defaults: dict | None = None,
 ) -> None:
     """Train one run into ``model_path`` and ``train_log_path``, resuming from
     ``checkpoint_path`` (deleted at the end); ``deterministic``: see
-    :func:`sslgeom.device.configure_kernels`."""
+    :func:`sslgeom.device.configure_kernels`. The log names the settings that differ from
+    ``defaults`` (the run schema's) besides the factors of ``run_name``."""
     torch.set_num_threads(threads)
     device = resolve_device(device_name)
     configure_kernels(device, deterministic)
@@ -58,7 +61,8 @@ def pretrain_run(
         settings["lr"],
         settings["weight_decay"],
     )
-    print(f"pretraining {run_name}: {settings} on {device} with {threads} thread(s)")
+    besides = settings_besides(run_name, settings, defaults or {})
+    print(f"pretraining {run_name} on {device} with {threads} thread(s); other settings: {besides}")
     try:
         history, snapshots = pretrain(
             model=model,

@@ -14,16 +14,18 @@ side (their FLOP/s summed; the peak is the matmul's with N threads either way).
 """
 
 import argparse
+import functools
 import multiprocessing
 import os
+import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import call_seconds  # noqa: E402
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
 from sslgeom.training import loop  # noqa: E402
@@ -35,13 +37,7 @@ MATMUL_SIZE = 4096
 def matmul_peak(dtype: torch.dtype, repeats: int = 5) -> float:
     """Best FLOP/s of an n × n matmul."""
     a, b = (torch.randn(MATMUL_SIZE, MATMUL_SIZE).to(dtype) for _ in range(2))
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - started)
-    return 2 * MATMUL_SIZE**3 / best
+    return 2 * MATMUL_SIZE**3 / min(call_seconds(lambda: a @ b, repeats, warmup=1))
 
 
 def training_step(parts, batch: torch.Tensor, precision: str) -> torch.Tensor:
@@ -64,11 +60,9 @@ def step_flops(parts, batch: torch.Tensor) -> int:
 
 
 def step_seconds(parts, batch, precision: str, steps: int) -> float:
-    training_step(parts, batch, precision)  # warm-up
-    started = time.perf_counter()
-    for _ in range(steps):
-        training_step(parts, batch, precision)
-    return (time.perf_counter() - started) / steps
+    """Mean time of ``steps`` training steps, after one untimed."""
+    step = functools.partial(training_step, parts, batch, precision)
+    return statistics.fmean(call_seconds(step, steps, warmup=1))
 
 
 def concurrent_step_seconds(settings, threads, precision, steps, processes) -> float:

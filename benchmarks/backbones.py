@@ -12,14 +12,15 @@ speed (config.yaml's epochs of its shapes training set, full batches).
 """
 
 import argparse
+import functools
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import alternate, call_seconds, ratios  # noqa: E402
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
 from sslgeom.models import BACKBONES  # noqa: E402
@@ -27,17 +28,6 @@ from sslgeom.training.augment import to_float_images  # noqa: E402
 from sslgeom.training.loop import training_step  # noqa: E402
 
 N_TRAIN = 4000  # config.yaml's shapes training set
-
-
-def step_seconds(parts: tuple, views: tuple[torch.Tensor, torch.Tensor], steps: int) -> list:
-    model, _, method, optimizer = parts
-    model.train()
-    seconds = []
-    for _ in range(steps):
-        started = time.perf_counter()
-        training_step(model, views, method, optimizer)
-        seconds.append(time.perf_counter() - started)
-    return seconds
 
 
 def main() -> None:
@@ -57,24 +47,33 @@ def main() -> None:
     augment = parts["resnet"][1]
     torch.manual_seed(0)
     views = (augment(images), augment(images))
-    seconds = {backbone: [] for backbone in BACKBONES}
-    for part in parts.values():
-        step_seconds(part, views, 1)
-    for _ in range(args.rounds):
-        for backbone, part in parts.items():
-            seconds[backbone] += step_seconds(part, views, args.steps)
+    steps = {}
+    for backbone, (model, _, method, optimizer) in parts.items():
+        model.train()
+        steps[backbone] = functools.partial(training_step, model, views, method, optimizer)
+        steps[backbone]()  # warm-up
+    rounds = alternate(
+        {
+            backbone: lambda _, step=step: call_seconds(step, args.steps)
+            for backbone, step in steps.items()
+        },
+        args.rounds,
+    )
+    medians = {
+        backbone: statistics.median(seconds for each in rounds[backbone] for seconds in each)
+        for backbone in BACKBONES
+    }
     run_steps = base["epochs"] * (N_TRAIN // batch_size)
-    reference = statistics.median(seconds["resnet"])
     print(
         f"batch {batch_size}, {args.threads} thread(s), median of {args.rounds}×{args.steps} "
         f"steps; a default run is {run_steps} steps"
     )
-    for backbone, part in parts.items():
-        median = statistics.median(seconds[backbone])
-        parameters = sum(value.numel() for value in part[0].encoder.parameters())
+    for backbone, ratio in ratios(medians, "resnet").items():
+        median = medians[backbone]
+        parameters = sum(value.numel() for value in parts[backbone][0].encoder.parameters())
         print(
             f"{backbone:>6}: encoder {parameters / 1e3:6.1f} k parameters, "
-            f"{median * 1e3:6.1f} ms/step, {median / reference:4.2f}× resnet, "
+            f"{median * 1e3:6.1f} ms/step, {ratio:4.2f}× resnet, "
             f"default run ≈ {median * run_steps:5.1f} s of training steps"
         )
 

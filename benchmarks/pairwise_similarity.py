@@ -9,11 +9,19 @@ identical nor unrelated. Both versions run in this process and must agree.
 
 import argparse
 import itertools
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from sslgeom.metrics.similarity import SIMILARITY_METRICS, pair_similarities, representation_stats
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import compared, timed  # noqa: E402
+
+from sslgeom.metrics.similarity import (  # noqa: E402
+    SIMILARITY_METRICS,
+    pair_similarities,
+    representation_stats,
+)
 
 LATENT_DIMS = 16
 
@@ -43,12 +51,6 @@ def naive_pairs(runs: list) -> list[dict[str, float]]:
     ]
 
 
-def timed(function, runs: list) -> tuple[list[dict[str, float]], float]:
-    start = time.perf_counter()
-    result = function(runs)
-    return result, time.perf_counter() - start
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=30)
@@ -61,16 +63,15 @@ def main() -> None:
     print(
         f"{args.runs} runs ({n_pairs} pairs), N = {args.test} test, {args.fit} fit, d = {args.dims}"
     )
-    cached, cached_seconds = timed(cached_pairs, runs)
-    naive, naive_seconds = timed(naive_pairs, runs)
+    cached, cached_seconds = timed(lambda: cached_pairs(runs))
+    naive, naive_seconds = timed(lambda: naive_pairs(runs))
     largest_difference = max(
         abs(c[name] - n[name])
         for c, n in zip(cached, naive, strict=True)
         for name in SIMILARITY_METRICS
     )
-    print(f"cached statistics: {cached_seconds:8.2f} s")
-    print(f"naive per pair:    {naive_seconds:8.2f} s")
-    print(f"speed-up:          {naive_seconds / cached_seconds:8.1f}x")
+    seconds = {"cached statistics": cached_seconds, "naive per pair": naive_seconds}
+    print(compared(seconds, "cached statistics", "s", digits=2, ratio_digits=1))
     print(f"largest difference between the two: {largest_difference:.1e}")
     means = {name: np.mean([c[name] for c in cached]) for name in SIMILARITY_METRICS}
     print("mean over pairs: " + "  ".join(f"{k} {v:.3f}" for k, v in means.items()))

@@ -17,9 +17,13 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import itertools  # noqa: E402
-import time  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import timed  # noqa: E402
 
 from sslgeom.metrics.similarity import (  # noqa: E402
     pair_similarities,
@@ -42,12 +46,6 @@ def synthetic_stats(runs: int, n_test: int, n_fit: int, dim: int, seed: int) -> 
     return stats
 
 
-def timed(function) -> float:
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
-
-
 def all_nulls(stats: list, shuffles) -> None:
     """Every pair's null: CKA, mutual k-NN and a→b R² with b shuffled, b→a R² with a shuffled."""
     for index, target in enumerate(stats):
@@ -64,14 +62,14 @@ def main() -> None:
     parser.add_argument("--fit", type=int, default=2000)
     parser.add_argument("--permutations", type=int, nargs="+", default=[20, 100])
     args = parser.parse_args()
-    layers = {}
-    build = 0.0
+    layers, build = {}, 0.0
     for seed, (layer, dim) in enumerate(LAYER_DIMS.items()):
-        started = time.perf_counter()
-        layers[layer] = synthetic_stats(args.runs, args.test, args.fit, dim, seed)
-        build += time.perf_counter() - started
+        layers[layer], seconds = timed(
+            lambda seed=seed, dim=dim: synthetic_stats(args.runs, args.test, args.fit, dim, seed)
+        )
+        build += seconds
     pairs = sum(
-        timed(lambda s=stats: [pair_similarities(a, b) for a, b in itertools.combinations(s, 2)])
+        timed(lambda s=stats: [pair_similarities(a, b) for a, b in itertools.combinations(s, 2)])[1]
         for stats in layers.values()
     )
     without = build + pairs
@@ -81,7 +79,8 @@ def main() -> None:
     for count in args.permutations:
         shuffles = permutation_orders(args.test, count, seed=0)
         nulls = sum(
-            timed(lambda s=stats, order=shuffles: all_nulls(s, order)) for stats in layers.values()
+            timed(lambda s=stats, order=shuffles: all_nulls(s, order))[1]
+            for stats in layers.values()
         )
         print(
             f"{count:4d} permutations: nulls {nulls:.1f} s; statistics, similarities and nulls "

@@ -21,11 +21,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import pandas as pd
 import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timing import timed  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW_FILES = ["Snakefile", "workflow", "envs"]
@@ -47,9 +49,9 @@ def fresh_copy(workdir: Path, configfile: Path) -> Path:
 def snakemake(workdir: Path, *args: str) -> tuple[float, str]:
     """Run Snakemake in ``workdir``; (seconds, log). Fails loudly."""
     command = [sys.executable, "-m", "snakemake", "--configfile", "config.yaml", *args]
-    started = time.perf_counter()
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
+    result, seconds = timed(
+        lambda: subprocess.run(command, cwd=workdir, capture_output=True, text=True)
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
     return seconds, result.stdout + result.stderr

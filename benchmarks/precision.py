@@ -12,12 +12,12 @@ training time of each precision.
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+from timing import alternate, compared, timed  # noqa: E402
 from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
 
 from sslgeom.training.loop import AUTOCAST_DTYPES, pretrain  # noqa: E402
@@ -28,25 +28,31 @@ N_TRAIN = 4000
 
 
 def train_losses(settings: dict, images: torch.Tensor, precision: str) -> tuple[list, float]:
-    """(loss of each epoch, seconds) of one seeded run."""
+    """(loss of each epoch, seconds) of one seeded run; prints both."""
     model, augment, method, optimizer = training_parts(settings, channels_last=True)
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
-        history, _ = pretrain(
-            model=model,
-            sampler=AugmentedViews(images, augment),
-            method=method,
-            optimizer=optimizer,
-            epochs=settings["epochs"],
-            batch_size=settings["batch_size"],
-            base_lr=settings["lr"],
-            warmup_epochs=settings["warmup_epochs"],
-            checkpoint_path=Path(folder) / "checkpoint.pt",
-            fingerprint="benchmark",
-            precision=precision,
-            log=lambda line: None,
+        (history, _), seconds = timed(
+            lambda: pretrain(
+                model=model,
+                sampler=AugmentedViews(images, augment),
+                method=method,
+                optimizer=optimizer,
+                epochs=settings["epochs"],
+                batch_size=settings["batch_size"],
+                base_lr=settings["lr"],
+                warmup_epochs=settings["warmup_epochs"],
+                checkpoint_path=Path(folder) / "checkpoint.pt",
+                fingerprint="benchmark",
+                precision=precision,
+                log=lambda line: None,
+            )
         )
-    return [row["loss"] for row in history], time.perf_counter() - started
+    losses = [row["loss"] for row in history]
+    curve = " ".join(f"{loss:.4f}" for loss in losses)
+    print(
+        f"seed {settings['seed']} {precision}: {seconds:5.1f} s, loss by epoch {curve}", flush=True
+    )
+    return losses, seconds
 
 
 def largest_difference(curve: list[float], other: list[float]) -> float:
@@ -60,14 +66,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     images = training_images(N_TRAIN)
-    losses, seconds = {}, {precision: 0.0 for precision in PRECISIONS}
-    for seed in args.seeds:
-        for precision in PRECISIONS:
-            settings = default_run_settings() | {"seed": seed}
-            losses[seed, precision], elapsed = train_losses(settings, images, precision)
-            seconds[precision] += elapsed
-            curve = " ".join(f"{loss:.4f}" for loss in losses[seed, precision])
-            print(f"seed {seed} {precision}: {elapsed:5.1f} s, loss by epoch {curve}", flush=True)
+    variants = {  # each round a seed
+        precision: lambda index, precision=precision: train_losses(
+            default_run_settings() | {"seed": args.seeds[index]}, images, precision
+        )
+        for precision in PRECISIONS
+    }
+    runs = alternate(variants, len(args.seeds))
+    losses = {
+        (seed, precision): runs[precision][index][0]
+        for index, seed in enumerate(args.seeds)
+        for precision in PRECISIONS
+    }
     for seed in args.seeds:
         gap = largest_difference(losses[seed, "fp32"], losses[seed, "bf16"])
         print(f"seed {seed}: largest |fp32 − bf16| loss difference {gap:.4f}")
@@ -75,10 +85,8 @@ def main() -> None:
         first, second = args.seeds[:2]
         noise = largest_difference(losses[first, "fp32"], losses[second, "fp32"])
         print(f"fp32, seed {first} vs {second}: largest loss difference {noise:.4f} (the noise)")
-    print(
-        f"training time: fp32 {seconds['fp32']:.1f} s, bf16 {seconds['bf16']:.1f} s, "
-        f"bf16 speed-up {seconds['fp32'] / seconds['bf16']:.2f}× ({args.threads} thread(s))"
-    )
+    seconds = {precision: sum(run[1] for run in runs[precision]) for precision in PRECISIONS}
+    print(f"training time: {compared(seconds, 'bf16', 's', digits=1)} ({args.threads} thread(s))")
 
 
 if __name__ == "__main__":

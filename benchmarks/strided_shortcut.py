@@ -19,20 +19,24 @@ whether each epoch's mean loss is bit-identical to strided Conv2d's.
 import argparse
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from training_setup import default_run_settings, training_images, training_parts  # noqa: E402
+from timing import alternate, best, compared  # noqa: E402
+from training_setup import (  # noqa: E402
+    default_run_settings,
+    project_epoch,
+    training_images,
+    training_parts,
+)
 
 from sslgeom.models import resnet  # noqa: E402
-from sslgeom.training.loop import train_epoch  # noqa: E402
-from sslgeom.training.views import AugmentedViews  # noqa: E402
 
 FORMS = ("as built", "strided Conv2d", "subsampled")
+REFERENCE = "strided Conv2d"
 
 
 def use_strided_conv2d(model: nn.Module) -> None:
@@ -49,17 +53,27 @@ def use_strided_conv2d(model: nn.Module) -> None:
 
 def epoch(images: torch.Tensor, settings: dict, form: str) -> tuple[float, float]:
     """(views per second, mean loss) of one epoch of ``form`` from the seeded initial weights."""
-    model, augment, method, optimizer = training_parts(settings, channels_last=True)
-    if form == "strided Conv2d":
-        use_strided_conv2d(model)
+    parts = training_parts(settings, channels_last=True)
+    if form == REFERENCE:
+        use_strided_conv2d(parts[0])
     resnet.SAFE_STRIDED_CHANNELS = math.inf if form == "subsampled" else 16
     torch.manual_seed(0)
-    batch_size = settings["batch_size"]
-    sampler = AugmentedViews(images, augment)
-    started = time.perf_counter()
-    loss = train_epoch(model, sampler, method, optimizer, lambda _: settings["lr"], 0, batch_size)
-    seconds = time.perf_counter() - started
-    return 2 * (len(images) // batch_size) * batch_size / seconds, loss
+    return project_epoch(parts, images, settings)
+
+
+def print_round(index: int, results: dict[str, tuple[float, float]]) -> None:
+    """The round's views per second and whether each loss equals the reference's."""
+    speeds = {form: speed for form, (speed, _) in results.items()}
+    same = {
+        form: loss == results[REFERENCE][1]
+        for form, (_, loss) in results.items()
+        if form != REFERENCE
+    }
+    print(
+        f"round {index + 1}: {compared(speeds, REFERENCE, 'views/s', ratio_digits=3)}; "
+        f"the same loss as {REFERENCE}: {same}",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -74,27 +88,10 @@ def main() -> None:
     print(f"{args.images} images, batch {settings['batch_size']}, {args.threads} torch thread(s)")
     for form in FORMS:  # warm-up
         epoch(images[: 2 * settings["batch_size"]], settings, form)
-    results = {form: [] for form in FORMS}
-    for round_index in range(args.rounds):
-        for form in FORMS:
-            results[form].append(epoch(images, settings, form))
-        reference_speed, reference_loss = results["strided Conv2d"][-1]
-        print(
-            f"round {round_index + 1}: "
-            + "   ".join(
-                f"{form} {speed:6.0f} views/s ({speed / reference_speed:.3f}×, "
-                f"same loss: {loss == reference_loss})"
-                for form, (speed, loss) in ((f, results[f][-1]) for f in FORMS)
-            )
-        )
-    best = {form: max(speed for speed, _ in runs) for form, runs in results.items()}
-    reference = best["strided Conv2d"]
-    print(
-        "best: "
-        + ", ".join(
-            f"{form} {speed:.0f} views/s ({speed / reference:.3f}×)" for form, speed in best.items()
-        )
-    )
+    variants = {form: lambda _, form=form: epoch(images, settings, form) for form in FORMS}
+    results = alternate(variants, args.rounds, print_round)
+    speeds = {form: [speed for speed, _ in runs] for form, runs in results.items()}
+    print(f"best: {compared(best(speeds), REFERENCE, 'views/s', ratio_digits=3)}")
 
 
 if __name__ == "__main__":

@@ -147,8 +147,8 @@ def test_the_embed_job_names_an_input_shape_mismatch(tmp_path, trained):
     models = external_run_models("two_part", spec, settings, torch.device("cpu"))
     with pytest.raises(
         ValueError,
-        match=r"model two_part expects inputs of shape \[3, 16, 16\].*"
-        r"\(models.two_part.input_shape\), but folder gives \[3, 12, 12\]",
+        match=r"at models.two_part.input_shape: \[3, 16, 16\], but folder gives inputs of "
+        r"shape \[3, 12, 12\]",
     ):
         embed_run(
             models, str(tmp_path / "folder.npz"), str(tmp_path / "e.npz"), {"batch_size": 4}, 2

@@ -5,11 +5,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sslgeom.config.models import check_input_shape
 from sslgeom.data import load_dataset
 from sslgeom.embedding.embeddings import embed_split, embed_views
 from sslgeom.embedding.tangents import extract_tangents
 from sslgeom.io.artifacts import save_npz_atomically
-from sslgeom.models.external import check_input_shape
 from sslgeom.models.run_models import RunModels
 from sslgeom.training.views import to_model_inputs, view_sampler
 

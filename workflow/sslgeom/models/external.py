@@ -125,15 +125,3 @@ def load_external_model(spec: dict, device: torch.device) -> SSLModel:
     encoder = ExternalEncoder(submodules(network, spec["encoder"]), mean, std)
     projector = ExternalProjector(submodules(network, spec["projector"]))
     return SSLModel(encoder, projector).to(device).eval()
-
-
-def check_input_shape(
-    expected: Sequence[int], model_name: str, dataset_name: str, shape: Sequence[int]
-) -> None:
-    """ValueError unless the inputs of ``dataset_name``, of ``shape`` (channels first, as the
-    model reads them), are the ``expected`` inputs of ``model_name``."""
-    if list(shape) != list(expected):
-        raise ValueError(
-            f"model {model_name} expects inputs of shape {list(expected)} "
-            f"(models.{model_name}.input_shape), but {dataset_name} gives {list(shape)}"
-        )

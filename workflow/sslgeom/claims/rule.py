@@ -10,13 +10,14 @@ sources of uncertainty:
   out drops every pair it is in);
 - the finite test set, where the per-image data are at hand: the effect recomputed on
   ``n_resamples`` bootstrap resamples of the test images, the same images for every run (see
-  :mod:`sslgeom.claims_data` for what each metric resamples).
+  :mod:`sslgeom.claims.resampling` for what each metric resamples).
 
 The interval is estimate ± t · √(se_seed² + se_test²), t the Student quantile of the configured
 confidence with n_seeds − 1 degrees of freedom, so that few seeds give wide intervals rather than
-overconfident ones. Decision rule (fixed before any run, in the config schema): ``supported`` when
-the whole interval lies on the predicted side of 0, ``contradicted`` when it lies on the other
-side, ``inconclusive`` otherwise (and always with fewer than two seeds).
+overconfident ones. Decision rule (set before any run; the confidence is the config's
+``claims.confidence``): ``supported`` when the whole interval lies on the predicted side of 0,
+``contradicted`` when it lies on the other side, ``inconclusive`` otherwise (and always with
+fewer than two seeds).
 """
 
 from collections.abc import Callable, Iterable, Sequence

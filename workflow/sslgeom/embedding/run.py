@@ -22,8 +22,8 @@ def embed_run(
     snapshot_train_images: int,
     geometry_options: dict | None = None,
 ) -> None:
-    """Write the embeddings.npz of a run's ``models`` (layout in the README's "Outputs"
-    section), on the device of their weights.
+    """Write the embeddings.npz of a run's ``models`` (layout in docs/outputs.md), on the
+    device of their weights.
 
     Each snapshot is embedded as ``epoch{e}_{split}_{layer}`` on the test split and on the first
     ``snapshot_train_images`` training images (those the identifiability analysis fits on).

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sslgeom.config.experiments import run_defaults
+from sslgeom.config.schema import run_defaults
 from sslgeom.io.logs import redirect_output_to
 from sslgeom.training.run import pretrain_run
 

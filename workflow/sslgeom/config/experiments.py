@@ -16,9 +16,6 @@ factors are varied around a base value, and which are crossed with the rest of t
 
 import itertools
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import yaml
 
 REPORTED_FACTORS = ("dataset", "method", "strength", "seed")
 PIPELINE_MODEL = "pipeline"  # run setting ``model``: pretrained by the pipeline
@@ -65,12 +62,6 @@ def experiment_runs(experiment: dict) -> dict[str, dict]:
             factors = {key: variant_settings[key] for key in varied} | point
             runs[run_id(factors)] = {**variant_settings, **point}
     return runs
-
-
-def run_defaults(schema_dir: Path) -> dict:
-    """The default of every run parameter that has one (``run.schema.yaml``)."""
-    schema = yaml.safe_load((Path(schema_dir) / "run.schema.yaml").read_text())
-    return {key: spec["default"] for key, spec in schema["properties"].items() if "default" in spec}
 
 
 def settings_besides(run_id_text: str, settings: dict, defaults: dict) -> str:

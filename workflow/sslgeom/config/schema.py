@@ -17,6 +17,12 @@ def load_schema(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
+def run_defaults(schema_dir: Path) -> dict:
+    """The default of every run parameter that has one (``run.schema.yaml``)."""
+    properties = load_schema(Path(schema_dir) / "run.schema.yaml")["properties"]
+    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
+
+
 def _fill_defaults_then_check(validator, properties, instance, schema):
     """The ``properties`` keyword that first sets each missing property to its default."""
     if validator.is_type(instance, "object"):

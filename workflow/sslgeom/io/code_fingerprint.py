@@ -22,7 +22,7 @@ def module_definitions(path: Path) -> dict[str, ast.AST]:
 
 @functools.cache
 def _definitions_in(source: str, filename: str) -> dict[str, ast.AST]:
-    """Cached by the source itself: each figure rule asks for plots/style.py, parsed once per
+    """Cached by the source itself: each figure rule asks for figures/style.py, parsed once per
     load."""
     definitions = {}
     for node in ast.parse(source, filename=filename).body:

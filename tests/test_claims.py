@@ -3,6 +3,7 @@ pure noise, and the test-set resamples against the metrics they resample."""
 
 import itertools
 import math
+import tracemalloc
 
 import numpy as np
 import pandas as pd
@@ -277,6 +278,20 @@ def test_counts_resample_images_and_repeat_them():
     for row, resampled in zip(counts, invariance_resamples(views, counts), strict=True):
         repeated = np.repeat(views, row.astype(int), axis=0)
         assert resampled == pytest.approx(invariance(repeated))
+
+
+def test_rankme_resamples_match_repeated_rows_in_bounded_memory():
+    # 3,000 rows at d = 64: all outer products at once would take 98 MB
+    rng = np.random.default_rng(10)
+    z = rng.standard_normal((3000, 64)) @ rng.standard_normal((64, 64))
+    counts = resample_counts(3000, 3, seed=3)
+    tracemalloc.start()
+    resampled = rankme_resamples(z, counts)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 48 * 2**20, f"{peak / 2**20:.0f} MiB"
+    for row, value in zip(counts, resampled, strict=True):
+        assert value == pytest.approx(rankme(np.repeat(z, row.astype(int), axis=0)), rel=1e-9)
 
 
 def test_bootstrap_standard_error_of_a_mean_matches_its_closed_form():

@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import REPO, finished_workdir
+import yaml
+from conftest import REPO, finished_workdir, snakemake
 from torch import nn
 
 from sslgeom.results import open_experiment
@@ -62,6 +63,24 @@ def workdir(tmp_path_factory):
     exec(FACTORY_MODULE, namespace)
     torch.save(namespace["build"](6).state_dict(), folder / "models" / "factory_weights.pt")
     return finished_workdir(CONFIG, folder)
+
+
+def test_a_projector_that_skips_a_module_stops_snakemake_before_any_job(tmp_path):
+    (tmp_path / "models").mkdir()
+    torch.jit.save(torch.jit.script(scripted_network()), tmp_path / "models" / "scripted.pt")
+    config = yaml.safe_load(CONFIG.read_text())
+    config["models"]["scripted"]["projector"] = ["head.1"]  # head.0 skipped
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    result = snakemake("-n", "--configfile", "config.yaml", workdir=tmp_path, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (
+        "config error at models.scripted.projector[0]: module 'head.1' fails on the flattened "
+        "output of 'backbone' (input 2×8): mat1 and mat2 shapes cannot be multiplied (2x8 and "
+        "16x8)" in output
+    )
+    assert "Traceback" not in output
+    assert not (tmp_path / "results").exists()
 
 
 def test_images(workdir) -> torch.Tensor:

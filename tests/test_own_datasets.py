@@ -279,9 +279,13 @@ def test_unreadable_files_are_named_the_first_few(tmp_path):
     for name in ("notes.txt", "x.png", "y.jpg", "z.png"):
         (root / "b" / name).write_text("not an image")
     message = config_error({"folder": str(root), "n_test": 2})
-    named = ", ".join(str(root / "b" / name) for name in ("notes.txt", "x.png", "y.jpg"))
+    named = ", ".join(
+        f"{root / 'b' / name} (not an image Pillow reads)"
+        for name in ("notes.txt", "x.png", "y.jpg")
+    )
     assert message == (
-        f"config error at datasets.mine.folder: not images that Pillow can read: {named} and 1 more"
+        "config error at datasets.mine.folder: 4 of 16 files cannot be read as images: "
+        f"{named} and 1 more"
     )
 
 
@@ -341,6 +345,8 @@ def test_source_options_are_checked(tmp_path):
         ),
         ({"labels": np.zeros(20, np.float64)}, "labels must hold integers, not float64"),
         ({"labels": np.zeros(20, np.int64)}, "labels hold a single class"),
+        ({"labels": np.array(3)}, "labels must be a vector of integers ≥ 0, one per image"),
+        ({"latents": np.array(1.0)}, "latents must be finite numbers, N×K"),
         ({"latents": np.zeros((19, 2))}, "latents has 19 rows for 20 images"),
         ({"latents": np.array(["a"] * 20)}, "latents must hold real numbers, not <U1"),
         ({"latents": np.full((20, 2), np.nan)}, "latents must be finite numbers"),

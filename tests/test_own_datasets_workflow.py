@@ -27,7 +27,8 @@ LATENT_NAMES = ("brightness", "bar_x")
 def write_folder(root, n_per_class=32, size=16, seed=0):
     """Three classes of grayscale images: noise around a class-specific brightness."""
     rng = np.random.default_rng(seed)
-    for label, name in enumerate(("dark", "mid", "light")):
+    # "{bright}" in a path is what Snakemake reads as a wildcard
+    for label, name in enumerate(("dark", "mid", "light {bright}")):
         (root / name).mkdir(parents=True)
         for index in range(n_per_class):
             pixels = rng.normal(60 + 70 * label, 25, (size, size)).clip(0, 255)
@@ -149,7 +150,7 @@ def test_editing_one_source_reruns_only_what_depends_on_it(workdir):
 
 def bad_folder_single_class(workdir):
     (workdir / "pngs" / "mid").rename(workdir / "elsewhere")
-    (workdir / "pngs" / "light").rename(workdir / "elsewhere2")
+    (workdir / "pngs" / "light {bright}").rename(workdir / "elsewhere2")
     return "pngs", f"{workdir / 'pngs'} has a single class (dark)"
 
 
@@ -161,11 +162,17 @@ def bad_folder_missing(workdir):
 
 def bad_folder_unreadable(workdir):
     (workdir / "pngs" / "dark" / "broken.png").write_bytes(b"\x89PNG truncated")
-    return "pngs", f"not images that Pillow can read: {workdir / 'pngs' / 'dark' / 'broken.png'}"
+    return "pngs", f"{workdir / 'pngs' / 'dark' / 'broken.png'} (not an image Pillow reads)"
+
+
+def bad_folder_truncated(workdir):
+    image = workdir / "pngs" / "mid" / "05.png"
+    image.write_bytes(image.read_bytes()[:-20])
+    return "pngs", f"1 of 96 files cannot be read as images: {image} (cut short: no PNG end marker)"
 
 
 def bad_folder_mixed_sizes(workdir):
-    big = workdir / "pngs" / "light" / "big.png"
+    big = workdir / "pngs" / "light {bright}" / "big.png"
     Image.fromarray(np.zeros((20, 20), np.uint8)).save(big)
     return "pngs", "images of different sizes"
 
@@ -187,6 +194,7 @@ def bad_npz_latents(workdir):
         bad_folder_missing,
         bad_folder_single_class,
         bad_folder_unreadable,
+        bad_folder_truncated,
         bad_folder_mixed_sizes,
         bad_npz_dtype,
         bad_npz_latents,
@@ -205,3 +213,22 @@ def test_a_bad_source_stops_snakemake_before_any_job(tmp_path, make_bad):
     assert len(errors) == 1 and problem in errors[0], result.stderr
     assert f"config error at datasets.{dataset}." in errors[0]
     assert not (tmp_path / "results").exists()
+
+
+def test_images_that_fail_to_decode_stop_their_dataset_job_with_one_message(tmp_path):
+    write_folder(tmp_path / "pngs")
+    write_npz(tmp_path / "arrays.npz")
+    write_config(tmp_path, own_config(tmp_path / "pngs", tmp_path / "arrays.npz"))
+    broken = tmp_path / "pngs" / "mid" / "03.png"
+    data = bytearray(broken.read_bytes())
+    start = data.index(b"IDAT") + 8  # inside the compressed pixels: header and end intact
+    data[start : start + 40] = bytes(40)
+    broken.write_bytes(bytes(data))
+    target = "results/data/pngs.npz"
+    result = snakemake(
+        target, "--cores", "1", "--configfile", "config.yaml", workdir=tmp_path, check=False
+    )
+    assert result.returncode != 0
+    log = (tmp_path / "results" / "logs" / "data" / "pngs.log").read_text()
+    assert f"1 of 96 files cannot be read as images: {broken} (" in log
+    assert not (tmp_path / target).exists()

@@ -5,6 +5,7 @@ from snakemake.exceptions import WorkflowError
 
 from sslgeom.io.code_fingerprint import code_fingerprint
 from sslgeom.config.validate import ConfigError, check_config_files, validate_config
+from sslgeom.config.models import checkpoint_file
 from sslgeom.data import (
     DOWNLOADED_DATASETS,
     dataset_kind,
@@ -114,8 +115,7 @@ def model_files(wildcards):
     external = external_model(wildcards)
     if external is None:
         return f"results/{wildcards.exp}/runs/{wildcards.run}/model.pt"
-    spec = external["spec"]
-    return spec["torchscript"] if "torchscript" in spec else spec["weights"]
+    return checkpoint_file(external["spec"])
 
 
 def dataset_file(wildcards):
@@ -123,7 +123,11 @@ def dataset_file(wildcards):
 
 
 def own_dataset_files(wildcards):
-    return [str(path) for path in OWN_DATASET_SOURCES[wildcards.dataset][1]]
+    """The source files of a dataset of your own but those with a brace in their path:
+    Snakemake reads one as a wildcard, with no escape, so their changes are caught by the
+    rule's fingerprint param alone."""
+    paths = [str(path) for path in OWN_DATASET_SOURCES[wildcards.dataset][1]]
+    return [path for path in paths if "{" not in path and "}" not in path]
 
 
 def own_dataset_fingerprint(wildcards):

@@ -2,12 +2,14 @@
 analyse them: each model gives one source (a TorchScript file, or a factory with its weights)
 and per-channel normalisation for its channels; a run names a declared model, which takes its
 dataset's inputs (:func:`check_input_shape`, checked again when the model is embedded) and, for
-the geometry, has a projector; runs of it differ in more than their seed; and it has the layers
-the identifiability analysis compares.
+the geometry, has a projector; runs of it differ in more than their seed; it has the layers
+the identifiability analysis compares; and, where its file is already there, it loads and its
+encoder then projector run on a dummy batch of its inputs (:func:`check_used_models_run`).
 """
 
 import json
 from collections.abc import Sequence
+from pathlib import Path
 
 from sslgeom.config.experiments import PIPELINE_MODEL
 from sslgeom.config.grid import RunOrigin
@@ -17,7 +19,8 @@ from sslgeom.data import model_input_shape
 
 
 def check_model_sources(models: dict) -> None:
-    """Each model is a TorchScript file, or a factory with its weights: never both."""
+    """Each model is a TorchScript file, or a factory with its weights (never both), at a path
+    that Snakemake can take as an input."""
     for name, spec in models.items():
         if ("torchscript" in spec) == ("factory" in spec or "weights" in spec):
             raise error_at(
@@ -28,6 +31,20 @@ def check_model_sources(models: dict) -> None:
         for key in ("factory", "weights"):
             if "torchscript" not in spec and key not in spec:
                 raise error_at(("models", name), f"missing key {key!r} (factory needs weights)")
+        source = "torchscript" if "torchscript" in spec else "weights"
+        if "{" in spec[source] or "}" in spec[source]:
+            raise error_at(
+                ("models", name, source),
+                f"{spec[source]!r} has a brace, which Snakemake reads as a wildcard in a job's "
+                "input; allowed: a path without { or }",
+            )
+        for key in ("weights_key", "strip_prefix"):
+            if "torchscript" in spec and spec[key]:
+                raise error_at(
+                    ("models", name, key),
+                    f"{spec[key]!r} has no effect: a TorchScript file holds no state dict; "
+                    "allowed: with factory and weights only",
+                )
         channels = spec["input_shape"][0]
         for key in ("mean", "std"):
             if spec[key] is not None and len(spec[key]) != channels:
@@ -36,6 +53,29 @@ def check_model_sources(models: dict) -> None:
                     f"{len(spec[key])} values for {channels} input channels "
                     f"(input_shape {spec['input_shape']}); allowed: one per channel",
                 )
+
+
+def checkpoint_file(spec: dict) -> str:
+    """The file a ``models`` entry is read from: its TorchScript file, or its weights."""
+    return spec["torchscript"] if "torchscript" in spec else spec["weights"]
+
+
+def check_used_models_run(models: dict, runs: dict[str, dict[str, dict]]) -> None:
+    """Every model that some run uses loads on the CPU and runs its encoder then projector on
+    a dummy batch of its ``input_shape`` (:func:`~sslgeom.models.external.checked_external_model`,
+    which the embed job runs again), where its file is already there: a missing one is an input
+    of the embed job, which Snakemake reports when it builds the DAG."""
+    used = {settings["model"] for experiment in runs.values() for settings in experiment.values()}
+    present = [
+        name for name in models if name in used and Path(checkpoint_file(models[name])).exists()
+    ]
+    if not present:
+        return
+    # imported here: a config without such models is checked without loading torch
+    from sslgeom.models.external import checked_external_model
+
+    for name in present:
+        checked_external_model(name, models[name], "cpu")
 
 
 def check_external_model(settings: dict, config: dict, analyses: list, origin: RunOrigin):

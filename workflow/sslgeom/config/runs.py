@@ -1,8 +1,9 @@
 """Checks of one run's settings, as an experiment's settings, grid point and variant merge them:
 against ``run.schema.yaml``, then across keys: its length is given once (epochs or train_steps),
 its dataset is declared, its views and backbone suit the dataset, a predictor width only where
-the method has a predictor, a ViT's patches and heads divide the images and its width, its
-training subset holds a batch, and its snapshots come before its last epoch.
+the method has a predictor, a ViT's patches and heads divide the images and its width, and,
+where the pipeline trains it, its training subset holds a batch and its snapshots come before
+its last epoch.
 """
 
 from sslgeom.config.experiments import PIPELINE_MODEL

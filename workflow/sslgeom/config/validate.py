@@ -2,9 +2,10 @@
 
 :func:`validate_config` checks the config against ``config.schema.yaml`` and every run an
 experiment expands to against ``run.schema.yaml``, fills in the schema defaults, and checks the
-constraints that span several keys (a run's dataset is declared, its batch fits the training
-set, ...). A mistake raises :class:`ConfigError` with one line that names the dotted path of the
-offending key, where the user wrote it, and what is allowed there::
+constraints that span several keys (a run's dataset is declared, the batch of a run the
+pipeline trains fits the training set, a model trained elsewhere runs on a dummy batch, ...).
+A mistake raises :class:`ConfigError` with one line that names the dotted path of the offending
+key, where the user wrote it, and what is allowed there::
 
     config error at experiments.tiny.grid.strength[1]: 1.5 is out of range; allowed: 0 ≤ value ≤ 1
 
@@ -29,7 +30,7 @@ from sslgeom.config.analyses import (
 )
 from sslgeom.config.datasets import check_own_datasets_name_a_source, split_sizes
 from sslgeom.config.duplicate_keys import check_config_files, find_duplicate_keys
-from sslgeom.config.experiments import experiment_runs
+from sslgeom.config.experiments import PIPELINE_MODEL, experiment_runs
 from sslgeom.config.grid import check_grid_and_variants, run_origins
 from sslgeom.config.messages import ConfigError
 from sslgeom.config.models import (
@@ -37,6 +38,7 @@ from sslgeom.config.models import (
     check_external_model,
     check_external_runs_distinct,
     check_model_sources,
+    check_used_models_run,
 )
 from sslgeom.config.runs import (
     PREDICTOR_METHODS,
@@ -88,6 +90,7 @@ def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]
         for name, experiment in checked["experiments"].items()
     }
     check_external_layers(checked, runs)
+    check_used_models_run(checked["models"], runs)
     check_test_images(checked, runs, sizes)
     check_subspace_dimension(checked["geometry"])
     config.update(checked)
@@ -117,7 +120,8 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, config: dict, s
         check_views_and_backbone(settings, experiment["analyses"], origin)
         check_predictor(settings, origin)
         check_vit_fits(settings, datasets, origin)
-        check_batch_fits(settings, sizes, origin)
-        check_snapshots_before_end(settings, sizes, origin)
+        if settings["model"] == PIPELINE_MODEL:  # a model trained elsewhere trains nothing here
+            check_batch_fits(settings, sizes, origin)
+            check_snapshots_before_end(settings, sizes, origin)
     check_external_runs_distinct(runs, origins)
     return runs

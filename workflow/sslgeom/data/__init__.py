@@ -60,7 +60,7 @@ SOURCE_CHECKS: dict[str, Callable[..., SourceSummary]] = {
     "npz": inspect_npz_file,
 }
 # Options of image folders only: an npz file's images are used as stored.
-FOLDER_OPTIONS = ("image_size", "channels")
+FOLDER_OPTIONS = ("image_size", "channels", "background")
 
 
 def dataset_kind(name: str) -> str:

@@ -160,14 +160,6 @@ def _check_arrays(path: Path, headers: dict, values: dict, prefixes: tuple[str, 
                 f"of shape {shape}",
             )
         image_shapes.add(shape[1:])
-        n_images = shape[0]
-        for field in ("labels", "latents"):
-            array = values.get(f"{prefix}{field}")
-            if array is not None and len(array) != n_images:
-                raise SourceError(
-                    "npz",
-                    f"{path}: {prefix}{field} has {len(array)} rows for {n_images} {prefix}images",
-                )
         labels = values[f"{prefix}labels"]
         if labels.ndim != 1 or (labels < 0).any():
             raise SourceError(
@@ -178,6 +170,12 @@ def _check_arrays(path: Path, headers: dict, values: dict, prefixes: tuple[str, 
             raise SourceError(
                 "npz", f"{path}: {prefix}latents must be finite numbers, N×K (one row per image)"
             )
+        for field, array in (("labels", labels), ("latents", latents)):
+            if array is not None and len(array) != shape[0]:
+                raise SourceError(
+                    "npz",
+                    f"{path}: {prefix}{field} has {len(array)} rows for {shape[0]} {prefix}images",
+                )
     if len(image_shapes) > 1:
         raise SourceError("npz", f"{path}: train and test images differ in size or channels")
     all_labels = np.concatenate([values[f"{prefix}labels"] for prefix in prefixes])

@@ -7,7 +7,7 @@ import torch
 
 from sslgeom.io.artifacts import EPOCH_TRAINED_ELSEWHERE
 from sslgeom.models import SSLModel, build_model
-from sslgeom.models.external import load_external_model
+from sslgeom.models.external import checked_external_model
 
 MODEL_SETTINGS = (
     "backbone",
@@ -87,7 +87,8 @@ def trained_run_models(model_path: str, device: torch.device) -> RunModels:
 def external_run_models(
     model_name: str, spec: dict, settings: dict, device: torch.device
 ) -> RunModels:
-    """The run of ``model_name``, a model trained elsewhere (``spec``: its ``models`` entry);
+    """The run of ``model_name``, a model trained elsewhere (``spec``: its ``models`` entry),
+    checked as the config check does (a ConfigError where its file changed since);
     :func:`embed_run` checks its input shape against the dataset."""
-    model = load_external_model(spec, device)
+    model = checked_external_model(model_name, spec, device)
     return RunModels(settings, model, {}, EPOCH_TRAINED_ELSEWHERE, model_name, spec["input_shape"])

@@ -4,14 +4,16 @@ pure noise, and the test-set resamples against the metrics they resample."""
 import itertools
 import math
 import tracemalloc
+from collections import defaultdict
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-from sslgeom.claims.experiment import claim_rows, claims_markdown
+from sslgeom.claims.experiment import claim_rows, claims_markdown, resamples_of_group
 from sslgeom.claims.identifiability import crossed_factor_claims
+from sslgeom.claims.multiplicity import benjamini_hochberg, holm, with_multiplicity
 from sslgeom.claims.resampling import (
     accuracy_resamples,
     invariance_resamples,
@@ -19,11 +21,13 @@ from sslgeom.claims.resampling import (
     resample_counts,
 )
 from sslgeom.claims.rule import (
+    TWO_SIDED,
     Claim,
     assess,
     jackknife_se,
     mean_over_seeds,
     pair_mean,
+    seeds_needed,
     slope,
     verdict,
 )
@@ -35,7 +39,8 @@ SEEDS = [0, 1, 2, 3, 4]
 STRENGTHS = [0.0, 0.25, 0.5, 1.0]
 DESIGN = Design(["dataset", "method", "strength", "seed"], crossed=["strength"])
 OPTIONS = {"confidence": 0.95, "similarity_metrics": ["debiased_cka"]}
-CLAIM = Claim("X", "an effect", +1)
+CLAIM = Claim("X", "an effect", +1, "a paper")
+EITHER_WAY = Claim("Y", "an effect of either sign", TWO_SIDED, "exploratory")
 
 
 # --- intervals and verdicts -----------------------------------------------------------------
@@ -75,8 +80,14 @@ def test_test_set_resamples_widen_the_interval_in_quadrature():
         return np.concatenate([[mean], mean + 0.5 * noise])
 
     row = assess(CLAIM, effect, [0, 1, 2], confidence=0.95)
-    se = math.hypot(1 / math.sqrt(3), np.std(0.5 * noise, ddof=1))
-    assert row["ci_high"] - row["estimate"] == pytest.approx(stats.t.ppf(0.975, 2) * se)
+    se_seed, se_test = 1 / math.sqrt(3), np.std(0.5 * noise, ddof=1)
+    se = math.hypot(se_seed, se_test)
+    # Welch–Satterthwaite: se_seed² has 2 degrees of freedom, the bootstrap's se_test² infinitely
+    # many: se⁴ / (se_seed⁴ / 2)
+    dof = se**4 / (se_seed**4 / 2)
+    assert row["dof"] == pytest.approx(dof)
+    assert row["ci_high"] - row["estimate"] == pytest.approx(stats.t.ppf(0.975, dof) * se)
+    assert row["p_value"] == pytest.approx(2 * stats.t.sf(2 / se, dof))
 
 
 @pytest.mark.parametrize(
@@ -88,6 +99,9 @@ def test_test_set_resamples_widen_the_interval_in_quadrature():
         (-0.1, 0.3, +1, "inconclusive"),
         (0.0, 0.3, +1, "inconclusive"),
         (float("nan"), float("nan"), +1, "inconclusive"),
+        (0.1, 0.3, TWO_SIDED, "supported"),
+        (-0.3, -0.1, TWO_SIDED, "supported"),
+        (-0.1, 0.3, TWO_SIDED, "inconclusive"),
     ],
 )
 def test_verdict(low, high, direction, expected):
@@ -101,6 +115,124 @@ def test_one_seed_is_inconclusive():
 
 def test_slope_of_a_line():
     assert slope([0.25, 0.5, 1.0], np.array([3.0, 2.5, 1.5])) == pytest.approx(-2.0)
+
+
+def planted_experiments(n_experiments, n_seeds, seed_sd, shared_sd, run_sd, rng):
+    """Experiments of n_seeds runs scored on one test set of 400 images: per-image values are a
+    shared image effect (sd ``shared_sd`` per image) plus each run's own (``run_sd``), and each
+    run adds its seed's offset (sd ``seed_sd``); the true effect, the mean over runs and images,
+    is 0. Yields (seed → per-image values) per experiment."""
+    for _ in range(n_experiments):
+        shared = shared_sd * rng.standard_normal(400)
+        runs = seed_sd * rng.standard_normal((n_seeds, 1)) + run_sd * rng.standard_normal(
+            (n_seeds, 400)
+        )
+        yield dict(enumerate(shared + runs))
+
+
+def coverage(rule, regime: dict, rng) -> float:
+    """How often the 95% interval of the mean over seeds covers the true effect (0), each run's
+    value its mean over the test images and the test set resampled as the pipeline does (the
+    same image draws for every run)."""
+    counts = resample_counts(400, 200, seed=1)
+    covered = []
+    for per_image in planted_experiments(2000, 3, **regime, rng=rng):
+        resampled = {
+            seed: np.concatenate([[v.mean()], counts @ v / 400]) for seed, v in per_image.items()
+        }
+        row = rule(mean_over_seeds(resampled.get), list(resampled))
+        covered.append(row["ci_low"] <= 0 <= row["ci_high"])
+    return float(np.mean(covered))
+
+
+@pytest.mark.parametrize(
+    "regime",
+    [
+        {"seed_sd": 1.0, "shared_sd": 0.0, "run_sd": 0.0},  # seeds alone
+        {"seed_sd": 0.1, "shared_sd": 1.0, "run_sd": 0.0},  # the test set dominates
+        {"seed_sd": 0.05, "shared_sd": 1.0, "run_sd": 0.5},  # balanced, runs' own image noise
+        {"seed_sd": 0.0, "shared_sd": 1.0, "run_sd": 0.0},  # the test set alone
+    ],
+    ids=["seeds", "test set", "balanced", "test set alone"],
+)
+def test_the_95_percent_interval_covers_a_planted_effect_95_percent_of_the_time(regime):
+    rate = coverage(
+        lambda effect, seeds: assess(CLAIM, effect, seeds, 0.95), regime, np.random.default_rng(20)
+    )
+    assert 0.93 <= rate <= 0.975, rate
+
+
+def test_two_sided_p_value_is_below_alpha_exactly_when_the_interval_excludes_zero():
+    rng = np.random.default_rng(21)
+    for _ in range(200):
+        values = dict(enumerate(rng.normal(0.5, 1.0, 3)))
+        row = assess(EITHER_WAY, mean_over_seeds(values.get), list(values), 0.95)
+        assert (row["p_value"] < 0.05) == (row["verdict"] == "supported")
+
+
+def test_seeds_needed_is_the_fewest_at_which_the_interval_excludes_zero():
+    estimate, se_seed, se_test = 0.3, 0.25, 0.02  # 3 seeds: one seed's sd 0.25·√3
+    found = seeds_needed(estimate, se_seed, se_test, 3, 0.95)
+
+    def decided(n):  # by hand: the seeds' standard error at n seeds, the Welch–Satterthwaite t
+        se_n = se_seed * math.sqrt(3 / n)
+        se = math.hypot(se_n, se_test)
+        return estimate > stats.t.ppf(0.975, se**4 / (se_n**4 / (n - 1))) * se
+
+    assert decided(found) and not decided(found - 1)
+    assert math.isnan(seeds_needed(0.03, 0.25, 0.02, 3, 0.95)), "the test set alone keeps it open"
+
+
+def test_runs_needed_are_the_experiments_runs_at_that_many_seeds():
+    rng = np.random.default_rng(22)
+    claims = claim_rows(
+        {"metrics": metrics_table(-4.0, 3.0, rng, seeds=[0, 1, 2])}, DESIGN, OPTIONS
+    )
+    open_claims = claims[claims["seeds_needed"].notna()]
+    assert len(open_claims) > 0 and (open_claims["verdict"] == "inconclusive").all()
+    runs_per_seed = len(STRENGTHS)  # one dataset and method, every strength
+    assert (open_claims["runs_needed"] == open_claims["seeds_needed"] * runs_per_seed).all()
+
+
+def test_holm_and_benjamini_hochberg_by_hand():
+    p = np.array([0.01, 0.04, 0.03, 0.005])
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1, then the running maximum
+    np.testing.assert_allclose(holm(p), [0.03, 0.06, 0.06, 0.02])
+    # sorted times 4/1, 4/2, 4/3, 4/4: 0.02, 0.02, 0.04, 0.04, then the minimum from the top
+    np.testing.assert_allclose(benjamini_hochberg(p), [0.02, 0.04, 0.04, 0.02])
+
+
+def test_holm_and_benjamini_hochberg_against_their_definitions():
+    p = np.random.default_rng(23).uniform(0, 0.2, 30)
+    m, order = len(p), np.argsort(p)
+    holm_loop, bh_loop = np.empty(m), np.empty(m)
+    for rank, index in enumerate(order):
+        holm_loop[index] = min(1, max((m - j) * p[order[j]] for j in range(rank + 1)))
+        bh_loop[index] = min(1, min(m * p[order[j]] / (j + 1) for j in range(rank, m)))
+    np.testing.assert_allclose(holm(p), holm_loop)
+    np.testing.assert_allclose(benjamini_hochberg(p), bh_loop)
+
+
+def test_multiplicity_is_per_claim_id_and_skips_claims_without_a_p_value():
+    claims = pd.DataFrame(
+        {
+            "claim": ["I2", "I2", "I2", "C1", "C1"],
+            "p_value": [0.01, 0.02, np.nan, 0.02, 0.5],
+            "verdict": ["supported", "supported", "inconclusive", "contradicted", "inconclusive"],
+            "confidence": 0.95,
+        }
+    )
+    adjusted = with_multiplicity(claims)
+    assert adjusted["family_size"].tolist() == [2, 2, 2, 2, 2]
+    np.testing.assert_allclose(adjusted["p_holm"], [0.02, 0.02, np.nan, 0.04, 0.5])
+    assert adjusted["verdict_holm"].tolist() == [
+        "supported",
+        "supported",
+        "inconclusive",
+        "contradicted",
+        "inconclusive",
+    ]
+    np.testing.assert_allclose(adjusted["q_bh"], [0.02, 0.02, np.nan, 0.04, 0.5])
 
 
 # --- claims on constructed tables -----------------------------------------------------------
@@ -141,6 +273,40 @@ def test_noise_is_inconclusive_at_the_confidence_level():
     verdicts = [rank_claim(metrics_table(0.0, 1.0, rng))["verdict"] for _ in range(draws)]
     wrong = np.mean([v != "inconclusive" for v in verdicts])
     assert wrong == pytest.approx(0.05, abs=4 * math.sqrt(0.05 * 0.95 / draws))
+
+
+def test_c_claims_of_a_one_factor_design_take_the_base_runs_resamples():
+    """Base runs (optimizer adamw) and a variant that differs in its optimizer alone, at the
+    same seeds and strengths: the claims read the base runs' values, so their test-set spread
+    must be the base runs' too (none here), not the variant's."""
+    rng = np.random.default_rng(4)
+    base = metrics_table(-10.0, 1.0, rng).assign(optimizer="adamw")
+    variant = metrics_table(-10.0, 1.0, rng).assign(optimizer="sgd")
+    design = Design(
+        ["dataset", "method", "strength", "seed", "optimizer"], base={"optimizer": "adamw"}
+    )
+    factors = design.factors
+    resamples = defaultdict(dict)
+    for run in pd.concat([base, variant]).itertuples():
+        spread = 0.0 if run.optimizer == "adamw" else 5.0
+        draws = run.value + spread * rng.standard_normal(200)
+        resamples[run.metric, run.layer][tuple(getattr(run, f) for f in factors)] = draws
+    tables = {"metrics": pd.concat([base, variant])}
+    with_resamples = claim_rows(tables, design, OPTIONS, dict(resamples)).set_index("claim")
+    without = claim_rows(tables, design, OPTIONS).set_index("claim")
+    columns = ["estimate", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(with_resamples[columns], without[columns])
+
+
+def test_two_runs_with_one_seed_and_strength_in_a_setting_are_an_error():
+    run = ("d", "simclr", 0.5, 0, "adamw")
+    resamples = {("rankme", "projector"): {run: np.zeros(3), (*run[:4], "sgd"): np.ones(3)}}
+    with pytest.raises(
+        ValueError, match=r"two runs of the setting .* at \(seed, strength\) \(0, 0.5\)"
+    ):
+        resamples_of_group(
+            resamples, {"dataset": "d"}, ["dataset", "method", "strength", "seed", "optimizer"]
+        )
 
 
 def test_claims_skip_identical_views_and_need_two_strengths():
@@ -220,7 +386,8 @@ def test_crossed_factor_claim_compares_pairs_across_its_values_with_seed_pairs()
     metrics = pd.concat(
         [metrics_table(0.0, 1.0, rng).assign(backbone=b) for b in ("resnet", "vit")]
     )
-    for (across, seed_pairs), expected in (((0.5, 0.8), "supported"), ((0.9, 0.6), "contradicted")):
+    # two-sided (exploratory): agreeing more or less than seed pairs both differ from them
+    for (across, seed_pairs), expected in (((0.5, 0.8), "supported"), ((0.9, 0.6), "supported")):
         similarity = crossed_similarity_table(across, seed_pairs, rng)
         claims = claim_rows({"metrics": metrics, "similarity": similarity}, design, OPTIONS)
         (row,) = claims[claims["claim"] == "I3"].itertuples()
@@ -252,9 +419,10 @@ def test_markdown_has_one_line_per_claim():
         {"metrics": metrics_table(-10.0, 1.0, np.random.default_rng(5))}, DESIGN, OPTIONS
     )
     lines = claims_markdown(claims).splitlines()
-    assert lines[2].startswith("| claim | dataset | method |")
+    assert lines[2].startswith("| claim | dataset | method | statement | predicted |")
     assert len([line for line in lines if line.startswith("| C")]) == len(claims) == 4
     assert "95% confidence" in lines[0]
+    assert "- C3: < 0, Cosentino et al. 2022" in lines
 
 
 # --- test-set resamples ---------------------------------------------------------------------
@@ -351,8 +519,9 @@ def test_latent_view_claims_on_planted_effects():
         k4 = claims[claims["claim"] == "K4"]
         assert k4["estimate"].to_numpy() == pytest.approx([0.9 - 1 / 5] * 2)
         assert list(k4["resampled_latents"]) == sorted(CHOICES)
-        k5 = claims[claims["claim"] == "K5"]  # resampled −drop against shared +drop
-        assert len(k5) == 4 and set(k5["verdict"]) == {expected}
+        # resampled −drop against shared +drop; K5 is two-sided (exploratory): either way differs
+        k5 = claims[claims["claim"] == "K5"]
+        assert len(k5) == 4 and set(k5["verdict"]) == {"supported"}
         assert k5["estimate"].to_numpy() == pytest.approx(-2 * drop, abs=0.03)
 
 

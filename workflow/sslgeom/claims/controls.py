@@ -8,6 +8,7 @@ import pandas as pd
 
 from sslgeom.analyses.geometry import latent_family
 from sslgeom.claims.rule import (
+    TWO_SIDED,
     Claim,
     strength_mean,
 )
@@ -23,19 +24,27 @@ CONTROL_CLAIMS = {
     "ρ − ρ(random direction in the data span)",
     "K4": "The projector output keeps the class under latent views: linear-probe accuracy − "
     "chance (1/{classes})",
-    "K5": "The projector keeps the tangent of {latent} less when the views resample it than "
-    "when they share it: ρ − ρ(random direction in the data span), resampled − shared",
+    "K5": "The projector keeps the tangent of {latent} differently when the views resample it "
+    "than when they share it: ρ − ρ(random direction in the data span), resampled − shared",
     "Z1": "InfoNCE on sphere latents at the matched temperature recovers the latents better "
     "than on box latents, which the spherical loss does not match: encoder linear R², mean "
     "over latents, matched − mismatched",
 }
 
 
-DIRECTIONS = {"K1": -1, "K2": -1, "K3": +1, "K4": +1, "K5": -1, "Z1": +1}
+# claim → (predicted sign, its source); K5 came after K2's verdict, so it predicts none
+PREDICTIONS = {
+    "K1": (-1, "von Kügelgen et al. 2021"),
+    "K2": (-1, "Cosentino et al. 2022"),
+    "K3": (+1, "Cosentino et al. 2022"),
+    "K4": (+1, "von Kügelgen et al. 2021"),
+    "K5": (TWO_SIDED, "exploratory: added after K2 came out contradicted"),
+    "Z1": (+1, "Zimmermann et al. 2021"),
+}
 
 
 def control_claim(claim: str, **words) -> Claim:
-    return Claim(claim, CONTROL_CLAIMS[claim].format(**words), DIRECTIONS[claim])
+    return Claim(claim, CONTROL_CLAIMS[claim].format(**words), *PREDICTIONS[claim])
 
 
 def resampled_minus_shared(table: pd.DataFrame, choice: str, latent: str, **match):

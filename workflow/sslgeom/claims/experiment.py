@@ -16,9 +16,11 @@ from sslgeom.claims.identifiability import (
     identifiability_claims,
     within,
 )
+from sslgeom.claims.multiplicity import MULTIPLICITY_COLUMNS, with_multiplicity
 from sslgeom.claims.resampling import test_set_resamples
 from sslgeom.claims.rule import (
     CLAIM_COLUMNS,
+    MAX_SEEDS,
     assess,
 )
 from sslgeom.claims.strength import cosentino_claims
@@ -33,6 +35,7 @@ GROUP_COLUMNS_EXCLUDED = ("strength", "seed")
 
 
 DESCRIPTION_COLUMNS = ["factor", "layer", "metric"]
+RESULT_COLUMNS = [*CLAIM_COLUMNS, "runs_needed", *MULTIPLICITY_COLUMNS]
 
 
 ALL_VALUES = "all"  # the group column of the factor that an I3 claim compares across
@@ -63,9 +66,10 @@ def claim_rows(
         rows.append(group | dict.fromkeys(DESCRIPTION_COLUMNS, "") | (description or {}) | row)
 
     metrics = design.at_base(tables["metrics"], at_base_but_strength)
+    base = design.base_values(tables["metrics"], at_base_but_strength)
     for key, group_metrics in metrics.groupby(groups, sort=True):
         group = dict(zip(groups, key, strict=True))
-        group_resamples = resamples_of_group(resamples, group, factors)
+        group_resamples = resamples_of_group(resamples, group | base, factors)
         for claim, effect, seeds in cosentino_claims(group_metrics, group_resamples):
             add(group, claim, effect, seeds)
     if "geometry" in tables:
@@ -102,21 +106,37 @@ def claim_rows(
                     pairs, factor, options["similarity_metrics"]
                 ):
                     add(group | {factor: ALL_VALUES}, claim, effect, seeds, description)
-    return pd.DataFrame(rows, columns=[*groups, *DESCRIPTION_COLUMNS, *CLAIM_COLUMNS])
+    claims = pd.DataFrame(rows, columns=[*groups, *DESCRIPTION_COLUMNS, *CLAIM_COLUMNS])
+    claims["runs_needed"] = np.ceil(claims["seeds_needed"] * runs_per_seed(tables, factors))
+    return with_multiplicity(claims)
 
 
-def resamples_of_group(resamples: dict | None, group: dict, factors: list[str]) -> dict | None:
-    """The group's runs' resamples keyed (seed, strength) instead of by all factor values."""
+def runs_per_seed(tables: dict[str, pd.DataFrame], factors: list[str]) -> float:
+    """The experiment's runs per seed (from its metrics table): what one more seed costs."""
+    runs = tables["metrics"][factors].drop_duplicates()
+    return len(runs) / runs["seed"].nunique()
+
+
+def resamples_of_group(resamples: dict | None, setting: dict, factors: list[str]) -> dict | None:
+    """The resamples of the runs whose factors take the values of ``setting`` (the group's,
+    and the base value of each varied factor: the runs whose values the claims read), keyed
+    (seed, strength) as those values are; ValueError if two of them share a key."""
     if resamples is None:
         return None
     position = {factor: index for index, factor in enumerate(factors)}
     selected = {}
     for name, by_run in resamples.items():
-        selected[name] = {
-            (run[position["seed"]], run[position["strength"]]): values
-            for run, values in by_run.items()
-            if all(run[position[f]] == v for f, v in group.items())
-        }
+        selected[name] = {}
+        for run, values in by_run.items():
+            if not all(run[position[f]] == v for f, v in setting.items()):
+                continue
+            key = (run[position["seed"]], run[position["strength"]])
+            if key in selected[name]:
+                raise ValueError(
+                    f"two runs of the setting {setting} at (seed, strength) {key}: their "
+                    f"factors {factors} must tell them apart"
+                )
+            selected[name][key] = values
     return selected
 
 
@@ -161,24 +181,53 @@ def format_number(value: float) -> str:
     return "—" if not np.isfinite(value) else f"{value:.3g}"
 
 
+def format_seeds_needed(seeds: float, runs: float) -> str:
+    """How many seeds (and runs of the experiment) would decide an inconclusive claim."""
+    return "—" if not np.isfinite(seeds) else f"{seeds:.0f} ({runs:.0f} runs)"
+
+
 def claims_markdown(claims: pd.DataFrame) -> str:
-    """The claims as a readable Markdown table, with the decision rule above it."""
-    groups = [c for c in claims.columns if c not in (*DESCRIPTION_COLUMNS, *CLAIM_COLUMNS)]
+    """The claims as a readable Markdown table: the decision rule above it, the source of each
+    claim's prediction below."""
+    groups = [c for c in claims.columns if c not in (*DESCRIPTION_COLUMNS, *RESULT_COLUMNS)]
     confidence = ", ".join(f"{c:.0%}" for c in sorted(set(claims["confidence"])))
     lines = [
-        f"Verdicts at {confidence} confidence: *supported* when the whole interval lies on "
-        "the predicted side of 0, *contradicted* when it lies on the other side, *inconclusive* "
-        "otherwise. Interval: estimate ± t(n_seeds − 1) · √(se_seed² + se_test²).",
+        f"Verdicts at {confidence} confidence: for a claim with a predicted sign, *supported* "
+        "when the whole interval lies on the predicted side of 0, *contradicted* when it lies on "
+        "the other side; for a two-sided claim, *supported* when it excludes 0; *inconclusive* "
+        "otherwise. Interval: estimate ± t(dof) · √(se_seed² + se_test²), dof by "
+        "Welch–Satterthwaite; p: the two-sided p-value of the same t. Holm: the verdict that "
+        "stands after Holm's adjustment over the claims of its id in this experiment (family-wise "
+        "error 1 − confidence; m: their number); q: the Benjamini–Hochberg q-value in that "
+        "family. Seeds needed: for an inconclusive claim, the fewest seeds at which its estimate "
+        "would reach a verdict at the seeds' observed spread (— where none up to "
+        f"{MAX_SEEDS} would), and the runs of this experiment at that many seeds.",
         "",
         "| claim | "
         + " | ".join(groups)
-        + " | statement | estimate [interval] | seeds | verdict |",
-        "| --- | " + " | ".join("---" for _ in groups) + " | --- | --- | --- | --- |",
+        + " | statement | predicted | estimate [interval] | p | seeds | verdict | Holm (m) | q "
+        "| seeds needed |",
+        "| --- | " + " | ".join("---" for _ in groups) + " |" + " --- |" * 9,
     ]
     for row in claims.itertuples(index=False):
         values = row._asdict()
         interval = f"{format_number(row.estimate)} [{format_number(row.ci_low)}, "
         interval += f"{format_number(row.ci_high)}]"
-        cells = [row.claim, *(str(values[g]) for g in groups), row.statement, interval]
-        lines.append("| " + " | ".join([*cells, str(row.n_seeds), f"**{row.verdict}**"]) + " |")
+        cells = [
+            row.claim,
+            *(str(values[g]) for g in groups),
+            row.statement,
+            row.predicted,
+            interval,
+            format_number(row.p_value),
+            str(row.n_seeds),
+            f"**{row.verdict}**",
+            f"{row.verdict_holm} ({row.family_size})",
+            format_number(row.q_bh),
+            format_seeds_needed(row.seeds_needed, row.runs_needed),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    sources = claims.drop_duplicates("claim")[["claim", "predicted", "source"]]
+    lines += ["", "Predictions and their sources:", ""]
+    lines += [f"- {r.claim}: {r.predicted}, {r.source}" for r in sources.itertuples()]
     return "\n".join(lines) + "\n"

@@ -23,18 +23,21 @@ GEOMETRY_CLAIMS = {
         "in the data span are: angle(data) − angle(random in span, same dimension), mean over "
         "s > 0 (degrees)",
         -1,
+        "Cosentino et al. 2022",
     ),
     "G2a": Claim(
         "G2a",
         "The projector keeps augmentation directions less than data directions: ρ(augmentation) "
         "− ρ(data), both of dimension k, mean over s > 0",
         -1,
+        "Cosentino et al. 2022",
     ),
     "G2b": Claim(
         "G2b",
         "The projector keeps style directions less than data directions: ρ − ρ(random in span, "
         "same dimension) of style minus that of data, mean over s > 0",
         -1,
+        "Cosentino et al. 2022",
     ),
 }
 

@@ -24,22 +24,26 @@ COSENTINO_CLAIMS = {
         "The projector's invariance to the reference views rises more with strength than the "
         "encoder's: slope over s > 0 of projector − encoder invariance_ref",
         +1,
+        "Cosentino et al. 2022",
     ),
     "C2a": Claim(
         "C2a",
         "The encoder transfers better than the projector: encoder − projector linear-probe "
         "accuracy, mean over s > 0",
         +1,
+        "Cosentino et al. 2022",
     ),
     "C2b": Claim(
         "C2b",
         "The encoder − projector probe gap widens with strength: its slope over s > 0",
         +1,
+        "Cosentino et al. 2022",
     ),
     "C3": Claim(
         "C3",
         "The projector's effective rank falls with strength: slope over s > 0 of its RankMe",
         -1,
+        "Cosentino et al. 2022",
     ),
 }
 

@@ -31,14 +31,17 @@ def test_similarity_has_every_pair_layer_and_metric(results):
     similarity = pd.read_csv(results / "similarity.csv")
     pair_columns = ["run_a", "run_b", "differs_in"]
     factor_columns = [f"{f}_{side}" for side in ("a", "b") for f in FACTORS]
-    value_columns = ["layer", "metric", "value", "null_mean", "null_q95", "p_value", "untrained"]
+    null_columns = ["null_mean", "null_q95", "p_value", "null_sd", "null_z", "p_normal"]
+    value_columns = ["layer", "metric", "value", *null_columns, "untrained"]
     assert list(similarity.columns) == pair_columns + factor_columns + value_columns
     n_pairs = N_RUNS * (N_RUNS - 1) // 2
     assert len(similarity) == n_pairs * 2 * len(SIMILARITY_METRICS)
     assert set(similarity["layer"]) == {"encoder", "projector"}
     one_factor = set(similarity["differs_in"]) & {"seed", "method", "strength", "optimizer"}
     assert one_factor == {"seed", "method", "strength", "optimizer"}
-    assert similarity[value_columns[2:]].notna().all().all()
+    with_null = similarity["metric"].isin(["linear_cka", "debiased_cka", "mutual_knn"])
+    assert similarity.loc[with_null, value_columns[2:]].notna().all().all()
+    assert similarity.loc[~with_null, null_columns].isna().all().all(), "the R² has no null"
     knn = similarity.query("metric == 'mutual_knn'")
     assert (knn["value"] > knn["null_q95"]).mean() > 0.9, "trained runs share more neighbours"
     assert (knn["p_value"] == 1 / 20).mean() > 0.9, "above all 19 shuffles"

@@ -71,32 +71,22 @@ class Comparisons:
         return self.runs[run].stats[epoch, layer]
 
     def _nulls(self, shuffles: Shuffles) -> dict[tuple, dict[str, np.ndarray]]:
-        """(key_a, key_b) → metric → null draws: the rows of b shuffled for every metric but
-        ``linear_r2_ba``, the map from b to a, whose target a is shuffled instead."""
-        by_target, by_source = defaultdict(set), defaultdict(set)
+        """(key_a, key_b) → metric → null draws, the rows of b shuffled (CKA and mutual k-NN:
+        the R² has no null, :mod:`sslgeom.metrics.similarity`)."""
+        by_target = defaultdict(set)
         for _, key_a, key_b, _ in self.pairs:
             by_target[key_b].add(key_a)
-            by_source[key_a].add(key_b)
         nulls = defaultdict(dict)
         for key_b, keys_a in by_target.items():
             keys_a = sorted(keys_a)
             draws = permutation_null([self._stats(k) for k in keys_a], self._stats(key_b), shuffles)
             for index, key_a in enumerate(keys_a):
                 nulls[key_a, key_b] |= {metric: values[index] for metric, values in draws.items()}
-                nulls[key_a, key_b]["linear_r2_ab"] = nulls[key_a, key_b].pop("linear_r2_to_target")
-        for key_a, keys_b in by_source.items():
-            keys_b = sorted(keys_b)
-            sources = [self._stats(k) for k in keys_b]
-            draws = permutation_null(
-                sources, self._stats(key_a), shuffles, ("linear_r2_to_target",)
-            )
-            for index, key_b in enumerate(keys_b):
-                nulls[key_a, key_b]["linear_r2_ba"] = draws["linear_r2_to_target"][index]
         return nulls
 
     def rows(self, shuffles: Shuffles) -> dict[str, list[dict]]:
         """Table → one row per pair and metric: the metadata, ``metric``, ``value`` and the
-        null's ``null_mean``, ``null_q95`` and ``p_value`` (:func:`null_summary`). Pairs that
+        summary of its null (:func:`null_summary`; empty without one). Pairs that
         share a representation share its null computations, whatever their table."""
         nulls = self._nulls(shuffles)
         values_of = {}  # a seed pair's final models are in both tables
@@ -108,7 +98,7 @@ class Comparisons:
             rows[table] += [
                 meta
                 | {"metric": metric, "value": value}
-                | null_summary(value, nulls[key_a, key_b][metric])
+                | null_summary(value, nulls[key_a, key_b].get(metric))
                 for metric, value in values.items()
             ]
         return dict(rows)
@@ -139,8 +129,10 @@ def compare_runs(
     ``factor_values[i]`` are the factor columns of run ``run_ids[i]``. A similarity row names
     the two runs, the factors in which they differ (``differs_in``, joined by ``+``), both
     runs' factor values (suffixes ``_a`` and ``_b``), the layer, the metric, its value, its
-    permutation null (``null_mean``, ``null_q95``, ``p_value`` over
-    ``options["n_permutations"]`` shuffles of the test rows) and ``untrained``: the same
+    permutation null over ``options["n_permutations"]`` shuffles of the test rows (CKA and
+    mutual k-NN: ``null_mean``, ``null_q95``, ``p_value``, ``null_sd``, ``null_z``,
+    ``p_normal`` of :func:`~sslgeom.metrics.similarity.null_summary`; empty for the R²) and
+    ``untrained``: the same
     pair's similarity before training (epoch-0 snapshots; empty without them), the baseline
     of what the architecture and initialisation alone give. A convergence row compares a
     snapshot epoch of one run with the same run's final model (``comparison`` =

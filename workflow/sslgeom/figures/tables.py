@@ -22,10 +22,10 @@ from sslgeom.analyses.geometry import LATENT_FAMILY_PREFIX
 from sslgeom.config.experiments import PIPELINE_MODEL, Design
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
 from sslgeom.io.artifacts import load_npz, save_npz_atomically
+from sslgeom.metrics.similarity import NULL_SUMMARY_COLUMNS
 
 GROUPING_FACTORS = ("dataset", "method")
 """Factors that group the runs of an identifiability experiment rather than vary around a base."""
-NULL_COLUMNS = ("null_mean", "null_q95", "p_value")
 PAIR_KINDS = ("seed only, untrained", "seed only", "factor only", "factor + seed")
 """The kinds of run pairs of :func:`similarity_by_pair_kind`, in the order they are drawn."""
 
@@ -186,7 +186,7 @@ def with_mean_linear_r2(similarity: pd.DataFrame) -> pd.DataFrame:
     their untrained values); the directions' nulls do not average into one, so it has none."""
     directions = similarity[similarity["metric"].isin(["linear_r2_ab", "linear_r2_ba"])]
     averaged = ["value", "untrained"]
-    dropped = ("metric", *averaged, *NULL_COLUMNS)
+    dropped = ("metric", *averaged, *NULL_SUMMARY_COLUMNS)
     keys = [c for c in similarity.columns if c not in dropped]
     mean = directions.groupby(keys, sort=False, dropna=False)[averaged].mean()
     return pd.concat([similarity, mean.reset_index().assign(metric="linear_r2")])

@@ -1,13 +1,16 @@
 """Cross-run similarity of two representations of the same inputs: linear and debiased CKA,
-mutual k-NN alignment, and the held-out R² of a ridge map in each direction, each with its
-permutation null.
+mutual k-NN alignment, and the held-out R² of a ridge map in each direction; CKA and mutual
+k-NN with their permutation null.
 
 n runs give n(n − 1)/2 pairs, so everything that depends on one representation alone is
 computed once by :func:`representation_stats`, and :func:`pair_similarities` forms only the
 cross terms of a pair: two d_a × d_b matrix products (one over the N test rows, one over the
 fit rows), an intersection of k-NN lists and O(d³) algebra. :func:`permutation_null` gives the
 distribution of every metric over many shuffles of one side's test rows, for many pairs at once,
-from the same cached statistics. Notation below: X and Y
+from the same cached statistics. The R² has none: shuffling test rows under a map fitted on
+matched rows gives about −R² rather than a chance level, and the valid null, a map refitted on
+shuffled fit pairs for every draw (Ojala & Garriga 2010), would cost a d_a × N_fit × d_b product
+per pair and draw; compare R² with the same pair before training instead. Notation below: X and Y
 are the column-centred test features of the two representations (N × d_a and N × d_b),
 ``r_i = ‖x_i‖²`` and ``s_i = ‖y_i‖²`` their squared row norms. All statistics are float64.
 """
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
+import scipy.stats
 
 from sslgeom.metrics.neighbours import nearest_other_rows
 
@@ -218,8 +222,9 @@ def pair_similarities(a: RepresentationStats, b: RepresentationStats) -> dict[st
 
 # --- permutation null ----------------------------------------------------------------------
 
-NULL_METRICS = ("linear_cka", "debiased_cka", "mutual_knn", "linear_r2_to_target")
+NULL_METRICS = ("linear_cka", "debiased_cka", "mutual_knn")
 NULL_QUANTILE = 0.95
+NULL_SUMMARY_COLUMNS = ("null_mean", "null_q95", "p_value", "null_sd", "null_z", "p_normal")
 # A gathered float32 (random access into a few MB) costs about as much as this many
 # multiply-adds of a matrix product (measured on the 2-core development CPU: 0.8 ms per 500k)
 GATHERED_ELEMENT_COST = 40
@@ -264,19 +269,14 @@ def permutation_null(
     """The permutation null of every source against ``target``: metric → n_sources × n_orders.
 
     Entry (i, j) is the metric of ``sources[i]`` and ``target`` with its test rows reordered by
-    ``shuffles.orders[j]`` (row r of the reordered target is its row ``orders[j][r]``), its fit
-    rows — and so every ridge map — unchanged: the same as :func:`pair_similarities` of the
-    source and the statistics of the reordered target. ``linear_r2_to_target`` is the held-out
-    R² of the map from the source to the target, so the null of ``linear_r2_ab`` of a pair
-    (a, b) is this with source a and target b, and that of ``linear_r2_ba`` has source b and
-    target a (shuffling the map's target rows or its source rows gives the same distribution).
+    ``shuffles.orders[j]`` (row r of the reordered target is its row ``orders[j][r]``): the same
+    as :func:`pair_similarities` of the source and the statistics of the reordered target.
 
     Everything about the sources is computed once, then the orders are taken in chunks. Cost
     per source and order: for CKA O(N²) from the Gram matrices or O(N d_source d_target) from
     the features, whichever is cheaper (:class:`_CkaNull`); O(N k) for mutual k-NN (each
     source's neighbour pairs looked up in the target's neighbour adjacency,
-    :class:`_MutualKnnNull`); O(N d_target) for R², of which only the cross term
-    Σ_i y_π(i)·ŷ_i of the residual depends on the order.
+    :class:`_MutualKnnNull`).
     """
     unknown = set(metrics) - set(NULL_METRICS)
     if unknown:
@@ -288,8 +288,6 @@ def permutation_null(
         nulls.append(_CkaNull(sources, target))
     if "mutual_knn" in metrics:
         nulls.append(_MutualKnnNull(sources, target))
-    if "linear_r2_to_target" in metrics:
-        nulls.append(_RidgeR2Null(sources, target))
     parts = [
         {name: v for null in nulls for name, v in null.draws(*chunk).items()}
         for chunk in shuffles.chunks(chunk_size)
@@ -388,44 +386,24 @@ class _MutualKnnNull:
         return {"mutual_knn": shared / len(self.pairs[0][0])}
 
 
-class _RidgeR2Null:
-    """Held-out R² of each source's ridge map to the reordered target (see
-    :func:`permutation_null`)."""
-
-    def __init__(self, sources: list[RepresentationStats], target: RepresentationStats):
-        self.target = target
-        n = len(target.test_centred)
-        self.predictions = np.stack([_centred_predictions(s, target).ravel() for s in sources])
-        shift = target.test_mean_shift
-        self.total = target.test_row_norms_sq.sum()
-        self.fixed = (
-            self.total
-            + n * shift @ shift
-            - 2 * self.predictions.reshape(len(sources), n, -1).sum(axis=1) @ shift
-            + np.sum(self.predictions**2, axis=1)
-        )
-
-    def draws(self, orders: np.ndarray, _packed_indices: np.ndarray) -> dict[str, np.ndarray]:
-        shuffled = np.stack([self.target.test_centred[o].ravel() for o in orders])
-        cross = self.predictions @ shuffled.T
-        return {"linear_r2_to_target": 1 - (self.fixed[:, None] - 2 * cross) / self.total}
-
-
-def _centred_predictions(source: RepresentationStats, target: RepresentationStats) -> np.ndarray:
-    """T_s W: the ridge map's test predictions minus the fit mean μ_b it adds (N × d_b)."""
-    weights = source.ridge_operator @ (source.fit_centred.T @ target.fit_centred)
-    standardised = (source.test_centred + source.test_mean_shift) / source.fit_scale
-    return standardised @ weights
-
-
-def null_summary(value: float, null: np.ndarray) -> dict[str, float]:
-    """The permutation null's mean, its 95th percentile, and the permutation p-value of
-    ``value``: (1 + #{null ≥ value}) / (1 + n) over the n null draws, which counts the observed
-    arrangement as one of them, so it is never 0 (Phipson & Smyth 2010, "Permutation p-values
-    should never be zero")."""
+def null_summary(value: float, null: np.ndarray | None) -> dict[str, float]:
+    """The permutation null's mean, 95th percentile and standard deviation; the permutation
+    p-value of ``value``, (1 + #{null ≥ value}) / (1 + n) over the n null draws, which counts
+    the observed arrangement as one of them, so it is never 0 (Phipson & Smyth 2010,
+    "Permutation p-values should never be zero") and never below 1 / (n + 1); and, for the
+    resolution a correction over many pairs needs, ``null_z`` = (value − mean) / sd and
+    ``p_normal``, its upper tail under a normal fitted to the draws (approximate: it trusts
+    the normal's tail beyond the draws). All NaN without a null (``None``)."""
+    if null is None:
+        return dict.fromkeys(NULL_SUMMARY_COLUMNS, float("nan"))
     null = np.asarray(null, dtype=np.float64)
+    sd = float(null.std(ddof=1))
+    z = (value - null.mean()) / sd if sd > 0 else float("nan")
     return {
         "null_mean": float(null.mean()),
         "null_q95": float(np.quantile(null, NULL_QUANTILE)),
         "p_value": float((1 + np.sum(null >= value)) / (1 + len(null))),
+        "null_sd": sd,
+        "null_z": float(z),
+        "p_normal": float(scipy.stats.norm.sf(z)),
     }

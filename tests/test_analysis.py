@@ -50,8 +50,20 @@ def analyzed(tmp_path) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, np.ndarray
     embeddings = synthetic_embeddings()
     save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
     metrics_path, spectra_path = tmp_path / "metrics.csv", tmp_path / "spectra.csv"
-    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, spectra_path, OPTIONS)
+    correct_path = tmp_path / "correct.npz"
+    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, spectra_path, correct_path, OPTIONS)
     return pd.read_csv(metrics_path), pd.read_csv(spectra_path), embeddings
+
+
+def test_stored_per_image_correctness_gives_the_accuracies(analyzed, tmp_path):
+    metrics, _, embeddings = analyzed
+    correct = np.load(tmp_path / "correct.npz")
+    n_test = len(embeddings["test_labels"])
+    for metric in ("probe_acc", "knn_acc"):
+        for layer, accuracy in metric_values(metrics, metric).items():
+            right = correct[f"{metric}_{layer}"]
+            assert right.dtype == bool and right.shape == (n_test,)
+            assert right.mean() == accuracy
 
 
 def metric_values(metrics: pd.DataFrame, metric: str) -> pd.Series:
@@ -123,7 +135,13 @@ def test_truncated_embeddings_raise_with_rebuild_hint(tmp_path):
     save_npz_atomically(synthetic_embeddings(), path)
     path.write_bytes(path.read_bytes()[:200])
     with pytest.raises(ValueError, match=re.escape(str(path))) as error:
-        analyze_run(str(path), tmp_path / "metrics.csv", tmp_path / "spectra.csv", OPTIONS)
+        analyze_run(
+            str(path),
+            tmp_path / "metrics.csv",
+            tmp_path / "spectra.csv",
+            tmp_path / "c.npz",
+            OPTIONS,
+        )
     assert f"--forcerun embed {path}" in str(error.value)
     assert not (tmp_path / "metrics.csv").exists()
 
@@ -155,6 +173,20 @@ def test_collect_runs_needs_one_factor_dict_per_path(tmp_path):
         collect_runs([str(path)], [])
 
 
+def analyzed_metrics(tmp_path, embeddings: dict, options: dict = OPTIONS) -> pd.DataFrame:
+    """The metrics.csv that analyze_run writes for ``embeddings`` (saved under tmp_path)."""
+    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
+    metrics_path = tmp_path / "metrics.csv"
+    analyze_run(
+        str(tmp_path / "embeddings.npz"),
+        metrics_path,
+        tmp_path / "s.csv",
+        tmp_path / "c.npz",
+        options,
+    )
+    return pd.read_csv(metrics_path)
+
+
 def test_latent_metrics_when_latents_are_known(tmp_path):
     """Shapes-style latents: a layer that is the latents themselves recovers them exactly."""
     embeddings = synthetic_embeddings()
@@ -164,10 +196,7 @@ def test_latent_metrics_when_latents_are_known(tmp_path):
         embeddings[f"{split}_latents"] = latents
         embeddings[f"{split}_encoder"] = regression_features(latents)
     embeddings["latent_names"] = np.array(LATENT_NAMES)
-    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
-    metrics_path = tmp_path / "metrics.csv"
-    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, tmp_path / "s.csv", OPTIONS)
-    metrics = pd.read_csv(metrics_path)
+    metrics = analyzed_metrics(tmp_path, embeddings)
     for name in LATENT_NAMES:
         assert metric_values(metrics, f"latent_r2_{name}")["encoder"] > 0.99
 
@@ -183,10 +212,7 @@ def test_latents_of_other_datasets_are_plain_values_whatever_their_names(tmp_pat
         embeddings[f"{split}_latents"] = latents
         embeddings[f"{split}_encoder"] = np.column_stack([latents, rng.standard_normal((n, 3))])
     embeddings["latent_names"] = np.array(["rotation"])
-    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
-    metrics_path = tmp_path / "metrics.csv"
-    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, tmp_path / "s.csv", OPTIONS)
-    r2 = metric_values(pd.read_csv(metrics_path), "latent_r2_rotation")["encoder"]
+    r2 = metric_values(analyzed_metrics(tmp_path, embeddings), "latent_r2_rotation")["encoder"]
     assert r2 > 0.99
 
 
@@ -206,11 +232,8 @@ def mcc_of_layer(tmp_path, make_layer) -> float:
         embeddings[f"{split}_latents"] = latents
         embeddings[f"{split}_encoder"] = make_layer(latents, rng).astype(np.float32)
     embeddings["latent_names"] = np.array(LATENT_NAMES)
-    save_npz_atomically(embeddings, tmp_path / "embeddings.npz")
-    metrics_path = tmp_path / "metrics.csv"
-    options = OPTIONS | {"kernel_ridge_images": 20}
-    analyze_run(str(tmp_path / "embeddings.npz"), metrics_path, tmp_path / "s.csv", options)
-    return metric_values(pd.read_csv(metrics_path), "mcc")["encoder"]
+    metrics = analyzed_metrics(tmp_path, embeddings, OPTIONS | {"kernel_ridge_images": 20})
+    return metric_values(metrics, "mcc")["encoder"]
 
 
 def generating_latent_columns(latents: np.ndarray) -> np.ndarray:

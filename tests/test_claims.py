@@ -466,8 +466,24 @@ def test_bootstrap_standard_error_of_a_mean_matches_its_closed_form():
     x = np.random.default_rng(8).standard_normal(400)
     means = resample_counts(400, 4000, seed=2) @ x / 400
     assert np.std(means) == pytest.approx(np.std(x) / math.sqrt(400), rel=0.05)
-    accuracy = accuracy_resamples(0.8, 1000, 4000, np.random.default_rng(9))
+    correct = np.arange(1000) < 800  # accuracy 0.8
+    accuracy = accuracy_resamples(correct, resample_counts(1000, 4000, seed=9))
     assert np.std(accuracy) == pytest.approx(math.sqrt(0.8 * 0.2 / 1000), rel=0.05)
+
+
+def test_accuracy_resamples_count_the_resampled_images_and_share_their_draws():
+    rng = np.random.default_rng(12)
+    encoder = rng.random(50) < 0.7
+    projector = encoder.copy()
+    projector[:5] = ~projector[:5]  # the layers differ on 5 images, agree on the other 45
+    counts = resample_counts(50, 300, seed=4)
+    gap = accuracy_resamples(encoder, counts) - accuracy_resamples(projector, counts)
+    for row, value in zip(counts, gap, strict=True):
+        repeated = np.repeat(np.arange(50), row.astype(int))  # the resampled images, by loop
+        assert value == pytest.approx(encoder[repeated].mean() - projector[repeated].mean())
+    # only the 5 images where the layers differ move the gap: far less spread than two
+    # independent binomials of 50 images give
+    assert np.std(gap) < 0.5 * math.sqrt(2 * 0.7 * 0.3 / 50)
 
 
 # --- known-answer controls ----------------------------------------------------------------

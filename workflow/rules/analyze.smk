@@ -4,6 +4,7 @@ rule analyze_run:
     output:
         metrics="results/{exp}/runs/{run}/metrics.csv",
         spectra="results/{exp}/runs/{run}/spectra.csv",
+        correct="results/{exp}/runs/{run}/correct.npz",
     log:
         "results/{exp}/logs/analyze/{run}.log",
     benchmark:

@@ -243,11 +243,12 @@ def geometry_extraction_options(wildcards):
 
 
 def claim_inputs(wildcards):
-    """The claims job's inputs: the tables the experiment has, and every run's embeddings
-    (for the test-set resamples)."""
+    """The claims job's inputs: the tables the experiment has, and every run's embeddings and
+    per-image correctness (for the test-set resamples)."""
     inputs = {
         "metrics": f"results/{wildcards.exp}/metrics.csv",
         "embeddings": per_run_files("embeddings.npz")(wildcards),
+        "correct": per_run_files("correct.npz")(wildcards),
     }
     for analysis in experiment_analyses(wildcards.exp):
         for table in ANALYSIS_TABLES[analysis]:

@@ -8,5 +8,6 @@ with redirect_output_to(snakemake.log[0]):
         embeddings_path=snakemake.input[0],
         metrics_path=snakemake.output.metrics,
         spectra_path=snakemake.output.spectra,
+        correct_path=snakemake.output.correct,
         options=snakemake.params.options,
     )

@@ -15,6 +15,7 @@ with redirect_output_to(snakemake.log[0]):
     write_claims(
         tables,
         embeddings_paths=list(snakemake.input.embeddings),
+        correct_paths=list(snakemake.input.correct),
         run_factors=snakemake.params.run_factors,
         design=Design(**snakemake.params.design),
         options=snakemake.params.options,

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 
 from sslgeom.data.shapes import CATEGORICAL_LATENTS, LATENT_NAMES, LATENT_PERIODS
-from sslgeom.io.artifacts import load_embeddings, write_rows
+from sslgeom.io.artifacts import load_embeddings, save_npz_atomically, write_rows
 from sslgeom.metrics.invariance import invariance, mean_view_cosine
 from sslgeom.metrics.latents import (
     kernel_ridge_r2,
@@ -13,20 +13,30 @@ from sslgeom.metrics.latents import (
     mcc_targets,
     mean_correlation_coefficient,
 )
-from sslgeom.metrics.probes import knn_accuracy, linear_probe_accuracy
+from sslgeom.metrics.probes import knn_correct, linear_probe_correct
 from sslgeom.metrics.spectrum import alpha_req, participation_ratio, rankme, singular_values
 
 
-def layer_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict) -> dict:
-    """Every core metric of one layer, by name."""
+def classified_right(embeddings: dict[str, np.ndarray], layer: str, options: dict) -> dict:
+    """Accuracy metric (``probe_acc``, ``knn_acc``) → whether its classifier on ``layer`` gets
+    each test image's class right: the per-image data the claims resample."""
     train, test = embeddings[f"train_{layer}"], embeddings[f"test_{layer}"]
     labels = embeddings["train_labels"], embeddings["test_labels"]
-    own_views, reference_views = embeddings[f"views_{layer}"], embeddings[f"refviews_{layer}"]
     return {
-        "probe_acc": linear_probe_accuracy(
+        "probe_acc": linear_probe_correct(
             train, labels[0], test, labels[1], max_iter=options["probe_max_iter"]
         ),
-        "knn_acc": knn_accuracy(train, labels[0], test, labels[1], k=options["knn_k"]),
+        "knn_acc": knn_correct(train, labels[0], test, labels[1], k=options["knn_k"]),
+    }
+
+
+def layer_metrics(
+    embeddings: dict[str, np.ndarray], layer: str, options: dict, correct: dict
+) -> dict:
+    """Every core metric of one layer, by name; ``correct``: :func:`classified_right`."""
+    test = embeddings[f"test_{layer}"]
+    own_views, reference_views = embeddings[f"views_{layer}"], embeddings[f"refviews_{layer}"]
+    return {name: float(np.mean(right)) for name, right in correct.items()} | {
         "invariance": invariance(own_views),
         "view_cosine": mean_view_cosine(own_views),
         "invariance_ref": invariance(reference_views),
@@ -70,12 +80,17 @@ def latent_metrics(embeddings: dict[str, np.ndarray], layer: str, options: dict)
     return metrics
 
 
-def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, options: dict) -> None:
-    """Write the tidy metric rows (layer, metric, value) and spectra (layer, index, value)."""
+def analyze_run(
+    embeddings_path: str, metrics_path: str, spectra_path: str, correct_path: str, options: dict
+) -> None:
+    """Write the tidy metric rows (layer, metric, value), the spectra (layer, index, value) and
+    the per-image correctness of each accuracy (``{metric}_{layer}``, bool per test image)."""
     embeddings = load_embeddings(embeddings_path)
-    metric_rows, spectrum_rows = [], []
+    metric_rows, spectrum_rows, correct_arrays = [], [], {}
     for layer in embeddings["layers"].tolist():
-        metrics = layer_metrics(embeddings, layer, options) | latent_metrics(
+        correct = classified_right(embeddings, layer, options)
+        correct_arrays |= {f"{name}_{layer}": right for name, right in correct.items()}
+        metrics = layer_metrics(embeddings, layer, options, correct) | latent_metrics(
             embeddings, layer, options
         )
         metric_rows += [{"layer": layer, "metric": k, "value": v} for k, v in metrics.items()]
@@ -86,3 +101,4 @@ def analyze_run(embeddings_path: str, metrics_path: str, spectra_path: str, opti
         print(f"{layer}: " + "  ".join(f"{k} {v:.3f}" for k, v in metrics.items()))
     write_rows(metric_rows, metrics_path)
     write_rows(spectrum_rows, spectra_path)
+    save_npz_atomically(correct_arrays, correct_path)

@@ -143,6 +143,7 @@ def resamples_of_group(resamples: dict | None, setting: dict, factors: list[str]
 def write_claims(
     tables: dict[str, pd.DataFrame],
     embeddings_paths: list[str],
+    correct_paths: list[str],
     run_factors: list[dict],
     design: Design,
     options: dict,
@@ -151,12 +152,13 @@ def write_claims(
     dataset_spaces: dict[str, str] | None = None,
     log=print,
 ) -> pd.DataFrame:
-    """Compute the claims (with the test-set resamples of every run) and write both files."""
+    """Compute the claims (with the test-set resamples of every run, from its embeddings and
+    per-image correctness) and write both files."""
     started = time.perf_counter()
     resamples = test_set_resamples(
-        tables["metrics"],
         run_factors,
         embeddings_paths,
+        correct_paths,
         design.factors,
         options["n_resamples"],
         options["seed"],

@@ -1,26 +1,32 @@
 """Test-set resamples of per-run metrics, for the test-set part of a claim's uncertainty.
 
 The test images are resampled with replacement, the same resampled images for every run of an
-experiment (they share the test set), and each metric is recomputed from the stored embeddings
-on every resample: a resample is a row of multinomial image counts, so no array is copied.
+experiment (they share the test set) and for every metric computed on the same images, and each
+metric is recomputed from the stored per-image data on every resample: a resample is a row of
+multinomial image counts, so no array is copied.
 
-- ``invariance_ref`` (:func:`invariance_resamples`): from each image's reference views, the
-  weighted within-image variances and the weighted first and second moments of all views;
-- ``rankme`` (:func:`rankme_resamples`): from the weighted Gram matrix ZᵀWZ, whose eigenvalues
-  are the squared singular values of the resampled (uncentred) embeddings;
-- probe accuracy (:func:`accuracy_resamples`): parametric, the number of correct test images
-  drawn Binomial(n, accuracy), since the analysis keeps no per-image predictions; drawn
-  independently for the encoder and the projector, which overstates the variance of their
-  difference when their errors fall on the same images (conservative).
+- ``invariance_ref`` (:func:`invariance_resamples`): from each image's reference views (the
+  first ``embedding.n_view_images`` test images), the weighted within-image variances and the
+  weighted first and second moments of all views;
+- ``rankme`` (:func:`rankme_resamples`): from the weighted Gram matrix ZᵀWZ of the test
+  embeddings, whose eigenvalues are the squared singular values of the resampled (uncentred)
+  embeddings;
+- ``probe_acc`` (:func:`accuracy_resamples`): the share of the resampled test images that the
+  run's probe classifies right (its per-image correctness, ``correct.npz``), with the same
+  draws as RankMe at every layer and run, so that errors shared across layers and seeds move
+  together.
+
+The geometry and identifiability claims carry no test-image part: the geometry job keeps its
+sensitivities averaged over the geometry images, and CKA and mutual k-NN are not means of
+per-image terms that a resample could reweight without recomputing every pair.
 """
 
 import functools
 from collections import defaultdict
 
 import numpy as np
-import pandas as pd
 
-from sslgeom.io.artifacts import load_embeddings
+from sslgeom.io.artifacts import load_embeddings, load_npz
 from sslgeom.metrics.spectrum import RANKME_EPS
 
 LAYERS = ("encoder", "projector")
@@ -69,43 +75,41 @@ def rankme_resamples(z: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return np.exp(-np.sum(p * np.log(p), axis=1))
 
 
-def accuracy_resamples(
-    accuracy: float, n: int, n_resamples: int, rng: np.random.Generator
-) -> np.ndarray:
-    """Parametric resamples of an accuracy measured on n test images: Binomial(n, accuracy)/n."""
-    return rng.binomial(n, accuracy, size=n_resamples) / n
+def accuracy_resamples(correct: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The accuracy on each resample of the test images (``counts``: resamples × N) from
+    whether each image was classified right (``correct``: N bools)."""
+    return counts @ np.asarray(correct, dtype=np.float64) / counts.sum(axis=1)
 
 
 def test_set_resamples(
-    metrics: pd.DataFrame,
     run_factors: list[dict],
     embeddings_paths: list[str],
+    correct_paths: list[str],
     factors: list[str],
     n_resamples: int,
     seed: int,
 ) -> dict[tuple[str, str], dict[tuple, np.ndarray]]:
     """(metric, layer) → run (its factor values in ``factors`` order) → test-set resamples of
-    ``invariance_ref`` at the encoder and the projector, the projector's ``rankme`` and both
-    layers' ``probe_acc`` (whose observed values come from ``metrics``); the same resampled
-    images for every run that has a projector."""
-    rng = np.random.default_rng(seed)
+    ``invariance_ref`` and ``probe_acc`` at the encoder and the projector and the projector's
+    ``rankme``; the same resampled images for every run that has a projector, and for every
+    metric on the same number of images."""
     counts = functools.cache(lambda n: resample_counts(n, n_resamples, seed))
-    probe = metrics[metrics["metric"] == "probe_acc"].set_index([*factors, "layer"])["value"]
     resamples = defaultdict(dict)
-    for values, path in zip(run_factors, embeddings_paths, strict=True):
+    runs = zip(run_factors, embeddings_paths, correct_paths, strict=True)
+    for values, path, correct_path in runs:
         run = tuple(values[factor] for factor in factors)
-        arrays = load_embeddings(path, prefixes=("refviews_", "test_projector", "test_labels"))
+        arrays = load_embeddings(path, prefixes=("refviews_", "test_projector"))
         if "test_projector" not in arrays:  # a model trained elsewhere, without a projector
             continue
+        hint = f"rebuild it with `snakemake --cores 1 --forcerun analyze_run {correct_path}`"
+        correct = load_npz(correct_path, hint, ("probe_acc_",))
         for layer in LAYERS:
             views = arrays[f"refviews_{layer}"]
             resamples["invariance_ref", layer][run] = invariance_resamples(
                 views, counts(len(views))
             )
-            accuracy, n_test = probe[(*run, layer)], len(arrays["test_labels"])
-            resamples["probe_acc", layer][run] = accuracy_resamples(
-                accuracy, n_test, n_resamples, rng
-            )
+            right = correct[f"probe_acc_{layer}"]
+            resamples["probe_acc", layer][run] = accuracy_resamples(right, counts(len(right)))
         z = arrays["test_projector"]
         resamples["rankme", "projector"][run] = rankme_resamples(z, counts(len(z)))
     return dict(resamples)

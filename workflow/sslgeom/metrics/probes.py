@@ -7,15 +7,16 @@ from sklearn.preprocessing import StandardScaler
 from sslgeom.metrics.neighbours import KNN_CHUNK_ROWS, top_k_columns, unit_rows
 
 
-def linear_probe_accuracy(
+def linear_probe_correct(
     train_z: np.ndarray,
     train_y: np.ndarray,
     test_z: np.ndarray,
     test_y: np.ndarray,
     max_iter: int = 1000,
     c: float = 1.0,
-) -> float:
-    """Test accuracy of a multinomial logistic-regression probe on standardised features.
+) -> np.ndarray:
+    """Whether a multinomial logistic-regression probe on standardised features classifies
+    each test example right (bool, one per example; their mean is the test accuracy).
 
     The StandardScaler is fitted on the training embeddings only; the classifier is
     sklearn's ``LogisticRegression`` with the deterministic lbfgs solver, inverse L2
@@ -25,7 +26,7 @@ def linear_probe_accuracy(
     classifier = LogisticRegression(C=c, solver="lbfgs", max_iter=max_iter)
     classifier.fit(scaler.transform(train_z), train_y)
     predictions = classifier.predict(scaler.transform(test_z))
-    return float(np.mean(predictions == np.asarray(test_y)))
+    return predictions == np.asarray(test_y)
 
 
 def _majority_vote(neighbour_classes: np.ndarray, n_classes: int) -> np.ndarray:
@@ -42,14 +43,15 @@ def _majority_vote(neighbour_classes: np.ndarray, n_classes: int) -> np.ndarray:
     return np.argmax(counts * (k + 1) - first_rank, axis=1)
 
 
-def knn_accuracy(
+def knn_correct(
     train_z: np.ndarray,
     train_y: np.ndarray,
     test_z: np.ndarray,
     test_y: np.ndarray,
     k: int = 20,
-) -> float:
-    """Test accuracy of a k-nearest-neighbour classifier with cosine similarity.
+) -> np.ndarray:
+    """Whether a k-nearest-neighbour classifier with cosine similarity classifies each test
+    example right (bool, one per example; their mean is the test accuracy).
 
     Rows are L2-normalised; each test point takes the majority class among its k most
     similar training points. A tie in votes is broken toward the tied class of the most
@@ -67,4 +69,4 @@ def knn_accuracy(
         chunk = slice(start, start + KNN_CHUNK_ROWS)
         neighbours = top_k_columns(test_unit[chunk] @ train_unit.T, k)
         predictions[chunk] = _majority_vote(train_class_index[neighbours], len(classes))
-    return float(np.mean(classes[predictions] == np.asarray(test_y)))
+    return classes[predictions] == np.asarray(test_y)

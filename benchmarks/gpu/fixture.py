@@ -83,9 +83,8 @@ def embed_and_analyze(model: Path, dataset: str, device: str, folder: Path) -> N
     embeddings, fit_images = str(folder / "embeddings.npz"), config["identifiability"]["fit_images"]
     models = trained_run_models(str(model), resolve_device(device))
     embed_run(models, dataset, embeddings, config["embedding"], fit_images, extraction)
-    analyze_run(
-        embeddings, str(folder / "metrics.csv"), str(folder / "spectra.csv"), config["analysis"]
-    )
+    tables = [str(folder / name) for name in ("metrics.csv", "spectra.csv", "correct.npz")]
+    analyze_run(embeddings, *tables, config["analysis"])
     geometry, jacobian = str(folder / "geometry.csv"), str(folder / "jacobian_spectrum.csv")
     geometry_run(embeddings, geometry, jacobian, measurement)
 

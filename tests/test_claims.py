@@ -3,6 +3,8 @@ pure noise, and the test-set resamples against the metrics they resample."""
 
 import itertools
 import math
+import subprocess
+import sys
 import tracemalloc
 from collections import defaultdict
 
@@ -423,6 +425,17 @@ def test_markdown_has_one_line_per_claim():
     assert len([line for line in lines if line.startswith("| C")]) == len(claims) == 4
     assert "95% confidence" in lines[0]
     assert "- C3: < 0, Cosentino et al. 2022" in lines
+
+
+def test_printing_a_claims_file_of_an_older_version_names_the_rerun(tmp_path):
+    old = tmp_path / "claims.csv"
+    pd.DataFrame({"claim": ["C1"], "estimate": [0.2], "verdict": ["supported"]}).to_csv(old)
+    result = subprocess.run(
+        [sys.executable, "-m", "sslgeom.claims", str(old)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "older version of the claims job" in result.stderr
+    assert f"--forcerun claims {old}" in result.stderr
 
 
 # --- test-set resamples ---------------------------------------------------------------------

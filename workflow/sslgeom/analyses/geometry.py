@@ -14,7 +14,7 @@ this stage is numpy only and reruns cheaply when a measurement option changes.
 import numpy as np
 
 from sslgeom.data.shapes import STYLE_LATENTS
-from sslgeom.io.artifacts import embeddings_rebuild_hint, load_embeddings, write_rows
+from sslgeom.io.artifacts import load_embeddings, rebuild_hint, write_rows
 from sslgeom.metrics.subspaces import (
     augmentation_tangent,
     data_span,
@@ -151,7 +151,7 @@ def geometry_run(
     """Write the run's tangent-geometry rows and its projector-Jacobian spectrum."""
     embeddings = load_embeddings(embeddings_path, prefixes=("test_encoder", "geometry_"))
     if TANGENT_ARRAYS["jacobians"] not in embeddings:
-        hint = embeddings_rebuild_hint(embeddings_path)
+        hint = rebuild_hint("embed", embeddings_path)
         raise ValueError(f"{embeddings_path} holds no geometry arrays; {hint}")
     rows, spectrum = run_geometry(embeddings, options)
     write_rows(rows, geometry_path)

@@ -26,7 +26,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from sslgeom.io.artifacts import load_embeddings, load_npz
+from sslgeom.io.artifacts import load_embeddings, load_npz, rebuild_hint
 from sslgeom.metrics.spectrum import RANKME_EPS
 
 LAYERS = ("encoder", "projector")
@@ -101,8 +101,7 @@ def test_set_resamples(
         arrays = load_embeddings(path, prefixes=("refviews_", "test_projector"))
         if "test_projector" not in arrays:  # a model trained elsewhere, without a projector
             continue
-        hint = f"rebuild it with `snakemake --cores 1 --forcerun analyze_run {correct_path}`"
-        correct = load_npz(correct_path, hint, ("probe_acc_",))
+        correct = load_npz(correct_path, rebuild_hint("analyze_run", correct_path), ("probe_acc_",))
         for layer in LAYERS:
             views = arrays[f"refviews_{layer}"]
             resamples["invariance_ref", layer][run] = invariance_resamples(

@@ -31,7 +31,7 @@ def check_model_sources(models: dict) -> None:
         for key in ("factory", "weights"):
             if "torchscript" not in spec and key not in spec:
                 raise error_at(("models", name), f"missing key {key!r} (factory needs weights)")
-        source = "torchscript" if "torchscript" in spec else "weights"
+        source = checkpoint_key(spec)
         if "{" in spec[source] or "}" in spec[source]:
             raise error_at(
                 ("models", name, source),
@@ -55,9 +55,14 @@ def check_model_sources(models: dict) -> None:
                 )
 
 
+def checkpoint_key(spec: dict) -> str:
+    """The key of the file a ``models`` entry is read from: ``torchscript``, or ``weights``."""
+    return "torchscript" if "torchscript" in spec else "weights"
+
+
 def checkpoint_file(spec: dict) -> str:
     """The file a ``models`` entry is read from: its TorchScript file, or its weights."""
-    return spec["torchscript"] if "torchscript" in spec else spec["weights"]
+    return spec[checkpoint_key(spec)]
 
 
 def check_used_models_run(models: dict, runs: dict[str, dict[str, dict]]) -> None:

@@ -213,7 +213,7 @@ def _check_headers(files: tuple[Path, ...], image_size: int | None) -> set[str]:
         if problem:
             problems.append((path, problem))
     if problems:
-        raise unreadable_error(problems, len(files))
+        raise _unreadable_error(problems, len(files))
     if image_size is None and len(sizes) > 1:
         (size_a, path_a), (size_b, path_b) = list(sizes.items())[:2]
         raise SourceError(
@@ -248,7 +248,7 @@ def _shown_size(image: Image.Image) -> tuple[int, int]:
     return image.size[::-1] if turned else image.size
 
 
-def unreadable_error(problems: list[tuple[Path, str]], n_files: int) -> SourceError:
+def _unreadable_error(problems: list[tuple[Path, str]], n_files: int) -> SourceError:
     """One SourceError naming the first few files that cannot be read, why, and their count."""
     named = ", ".join(f"{path} ({why})" for path, why in problems[:NAMED_FILES])
     more = f" and {len(problems) - NAMED_FILES} more" if len(problems) > NAMED_FILES else ""
@@ -284,7 +284,7 @@ def _read_images(
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
             problems.append((path, f"{type(err).__name__}: {err}"))
     if problems:
-        raise unreadable_error(problems, len(files))
+        raise _unreadable_error(problems, len(files))
     return np.stack(images)
 
 

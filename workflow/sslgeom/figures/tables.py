@@ -21,7 +21,7 @@ import pandas as pd
 from sslgeom.analyses.geometry import LATENT_FAMILY_PREFIX
 from sslgeom.config.experiments import PIPELINE_MODEL, Design
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
-from sslgeom.io.artifacts import load_npz, save_npz_atomically
+from sslgeom.io.artifacts import load_npz, rebuild_hint, save_npz_atomically
 from sslgeom.metrics.similarity import NULL_SUMMARY_COLUMNS
 
 GROUPING_FACTORS = ("dataset", "method")
@@ -368,8 +368,7 @@ def save_augmentation_examples(
 
 def load_augmentation_examples(path: str | Path) -> dict[str, dict[float, np.ndarray]]:
     """The ``examples[dataset][strength]`` written by :func:`save_augmentation_examples`."""
-    hint = f"rebuild it with `snakemake --cores 1 --forcerun augmentation_examples {path}`"
-    arrays = load_npz(path, hint)
+    arrays = load_npz(path, rebuild_hint("augmentation_examples", path))
     datasets = dict.fromkeys(key.split("/")[0] for key in arrays)
     return {
         dataset: dict(

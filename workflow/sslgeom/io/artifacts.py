@@ -49,9 +49,9 @@ def load_npz(
         raise ValueError(f"{path} is unreadable or truncated ({err}); {rebuild_hint}") from err
 
 
-def embeddings_rebuild_hint(embeddings_path: str | Path) -> str:
-    """The command that rebuilds a run's embeddings.npz."""
-    return f"rebuild it with `snakemake --cores 1 --forcerun embed {embeddings_path}`"
+def rebuild_hint(rule: str, path: str | Path) -> str:
+    """The command that rebuilds ``path``, an output of ``rule``."""
+    return f"rebuild it with `snakemake --cores 1 --forcerun {rule} {path}`"
 
 
 def load_embeddings(
@@ -59,7 +59,7 @@ def load_embeddings(
 ) -> dict[str, np.ndarray]:
     """The arrays of a run's embeddings.npz (:func:`load_npz`); an unreadable file raises
     ValueError naming it and the command that rebuilds it."""
-    return load_npz(embeddings_path, embeddings_rebuild_hint(embeddings_path), prefixes)
+    return load_npz(embeddings_path, rebuild_hint("embed", embeddings_path), prefixes)
 
 
 def write_rows(rows: list[dict], path: str | Path) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
-from sslgeom.io.artifacts import EPOCH_TRAINED_ELSEWHERE
+from sslgeom.io.artifacts import EPOCH_TRAINED_ELSEWHERE, rebuild_hint
 from sslgeom.models import SSLModel, build_model
 from sslgeom.models.external import checked_external_model
 
@@ -41,8 +41,8 @@ def read_model_file(model_path: str, device: torch.device) -> dict:
         return torch.load(model_path, map_location=device, weights_only=True)
     except Exception as err:
         raise ValueError(
-            f"cannot read the checkpoint {model_path} ({err}); rebuild it with "
-            f"`snakemake --cores 1 --forcerun pretrain {model_path}`"
+            f"cannot read the checkpoint {model_path} ({err}); "
+            f"{rebuild_hint('pretrain', model_path)}"
         ) from err
 
 

@@ -156,7 +156,7 @@ def latent_views_on(dataset: str, **settings):
 RUN_KEYS = (
     "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, byol_momentum, dataset, "
     "encoder_blocks, encoder_stem_stride, encoder_width, epochs, init_scale, "
-    "latent_concentration, lr,"
+    "latent_concentration, latent_conditional, latent_scale, lr,"
 )
 
 
@@ -404,6 +404,21 @@ BAD_CONFIGS = {
         training_on_vectors(latent_concentration=0),
         f"at {TINY}.settings.latent_concentration: 0 is out of range; allowed: value > 0",
     ),
+    "a vMF conditional in the box": (
+        setting_on_vectors("datasets.vectors.space", "box", latent_conditional="vmf"),
+        f"at {TINY}.settings.latent_conditional: 'vmf' does not live on vectors's box latents; "
+        "allowed: normal, laplace",
+    ),
+    "a Laplace conditional on the sphere": (
+        training_on_vectors(latent_conditional="laplace"),
+        f"at {TINY}.settings.latent_conditional: 'laplace' does not live on vectors's sphere "
+        "latents; allowed: vmf",
+    ),
+    "an L1 similarity for VICReg": (
+        training_on_vectors(method="vicreg", similarity="l1"),
+        f"at {TINY}.settings.similarity: 'l1' has no effect: only method simclr compares "
+        "outputs by a similarity, not 'vicreg'; allowed: cosine here",
+    ),
     "image augmentation of vectors": (
         training_on_vectors(strength=0.5),
         f"at {TINY}.settings.strength: 0.5: vectors have no image augmentation; allowed: 0",
@@ -584,6 +599,7 @@ def test_the_vectors_and_latent_views_mutations_start_from_valid_configs(tiny):
         0.0,
     )
     assert run["latent_concentration"] == 1.0 and run["mlp_dims"] == [512, 128]
+    assert run["latent_conditional"] is None and run["latent_scale"] == 0.05
     assert run["resampled_latents"] == []
     assert vectors["datasets"]["vectors"] == {
         "n_train": 256,
@@ -593,6 +609,7 @@ def test_the_vectors_and_latent_views_mutations_start_from_valid_configs(tiny):
         "space": "sphere",
         "mixing_layers": 3,
         "mixing_seed": 0,
+        "mixing_candidates": 1000,
     }
     latent_views_on("shapes", resampled_latents=["pos_x", "object_hue"])(tiny)
     runs = validate_config(tiny, SCHEMAS)["tiny"]

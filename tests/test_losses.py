@@ -13,7 +13,9 @@ from sslgeom.training.losses import (
     LOSSES,
     barlow_twins,
     byol,
+    info_nce,
     loss_from_settings,
+    lp_info_nce,
     nt_xent,
     simsiam,
     vicreg,
@@ -82,8 +84,77 @@ def test_gradients_to_both_views_match_finite_differences():
 
 def test_loss_from_settings_takes_the_temperature_by_name():
     z1, z2 = random_pair()
-    loss = loss_from_settings("simclr", {"temperature": 0.5, "lr": 3.0, "epochs": 2})
-    assert torch.equal(loss(z1, z2), nt_xent(z1, z2, temperature=0.5))
+    settings = {"temperature": 0.5, "similarity": "cosine", "lr": 3.0, "epochs": 2}
+    assert torch.equal(loss_from_settings("simclr", settings)(z1, z2), nt_xent(z1, z2, 0.5))
+    settings["similarity"] = "l1"
+    assert torch.equal(loss_from_settings("simclr", settings)(z1, z2), lp_info_nce(z1, z2, 0.5, 1))
+
+
+def lp_info_nce_loop(z1: torch.Tensor, z2: torch.Tensor, temperature: float, p: int) -> float:
+    """Mean over the 2B anchors of −log(e^{s(i, partner)} / Σ_{k≠i} e^{s(i, k)}), with
+    s(i, k) = −Σ_j |v_ij − v_kj|^p / τ computed entry by entry."""
+    views = [list(map(float, row)) for row in torch.cat([z1, z2])]
+    batch = len(z1)
+
+    def similarity(u, v):
+        return -sum(abs(a - b) ** p for a, b in zip(u, v, strict=True)) / temperature
+
+    total = 0.0
+    for i, anchor in enumerate(views):
+        partner = views[(i + batch) % (2 * batch)]
+        others = [math.exp(similarity(anchor, v)) for k, v in enumerate(views) if k != i]
+        total += -math.log(math.exp(similarity(anchor, partner)) / sum(others))
+    return total / (2 * batch)
+
+
+def cl_ica_lp_loss(anchors, positives, negatives, p, tau):
+    """The per-anchor loss of cl-ica's ``LpSimCLRLoss`` (brendel-group/cl-ica, losses.py; α =
+    1/2, ``simclr_compatibility_mode``, ``pow``), written from its formula:
+    2 (α pos/τ + (1 − α) logsumexp(−[neg, pos]/τ)) with pos = ‖a − a⁺‖_p^p and neg the
+    rows' ‖a − n_k‖_p^p; here ``negatives`` holds each anchor's own list of negatives."""
+    pos = torch.norm(anchors - positives, p=p, dim=-1).pow(p)
+    neg = torch.norm(anchors[:, None] - negatives, p=p, dim=-1).pow(p)
+    neg_and_pos = torch.cat((neg, pos[:, None]), dim=1)
+    alpha = 0.5
+    return 2 * (alpha * pos / tau + (1 - alpha) * torch.logsumexp(-neg_and_pos / tau, dim=1))
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("temperature", [0.05, 1.0])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lp_info_nce_matches_loop_and_cl_ica_formula(p, temperature, seed):
+    z1, z2 = random_pair(seed=seed)
+    loss = lp_info_nce(z1, z2, temperature, p).item()
+    assert loss == pytest.approx(lp_info_nce_loop(z1, z2, temperature, p), rel=1e-10)
+    # cl-ica's formula with the negatives this loss uses: every view but the anchor and its partner
+    views, batch = torch.cat([z1, z2]), len(z1)
+    partners = torch.arange(2 * batch).roll(batch)
+    negatives = torch.stack(
+        [
+            views[[k for k in range(2 * batch) if k not in (i, int(partners[i]))]]
+            for i in range(2 * batch)
+        ]
+    )
+    reference = cl_ica_lp_loss(views, views[partners], negatives, p, temperature).mean()
+    assert loss == pytest.approx(reference.item(), rel=1e-10)
+
+
+def test_lp_info_nce_sees_distances_only_and_cosine_sees_directions_only():
+    z1, z2 = random_pair()
+    shift = torch.linspace(-3, 3, z1.shape[1], dtype=torch.float64)
+    for p in (1, 2):
+        assert lp_info_nce(z1 + shift, z2 + shift, 0.5, p).item() == pytest.approx(
+            lp_info_nce(z1, z2, 0.5, p).item(), rel=1e-12
+        )
+    assert info_nce(z1, z2, 0.5, "cosine").item() == nt_xent(z1, z2, 0.5).item()
+    with pytest.raises(ValueError, match="unknown similarity 'l3'"):
+        info_nce(z1, z2, 0.5, "l3")
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_lp_info_nce_gradients_match_finite_differences(p):
+    z1, z2 = (z.requires_grad_() for z in random_pair())
+    assert torch.autograd.gradcheck(lambda a, b: lp_info_nce(a, b, 0.5, p), (z1, z2))
 
 
 @pytest.mark.parametrize("method", ["moco", "byol"])  # unknown, and not a pairwise loss
@@ -242,6 +313,7 @@ def test_loss_from_settings_binds_each_methods_weights_and_ignores_the_others():
     z1, z2 = random_pair()
     settings = {
         "temperature": 0.5,
+        "similarity": "cosine",
         "lr": 3.0,
         "vicreg_invariance_weight": 2.0,
         "vicreg_variance_weight": 3.0,

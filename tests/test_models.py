@@ -129,6 +129,37 @@ def test_forward_all_projector_equals_forward_in_eval_mode(depth):
         assert torch.equal(outputs["encoder"], model.encoder(x))
 
 
+def test_box_output_is_a_sigmoid_times_a_learnable_bound_per_dimension():
+    torch.manual_seed(0)
+    projector = Projector(8, 2, 12, 6, output_normalization="box").eval()
+    with torch.no_grad():
+        projector.normalize.bound.copy_(torch.arange(1.0, 7.0))
+    h = torch.randn(5, 8)
+    linear = projector.output(projector.hidden[0](h))
+    expected = 1 / (1 + torch.exp(-linear)) * torch.arange(1.0, 7.0)
+    torch.testing.assert_close(projector(h), expected)
+    assert projector.forward_all(h)["projector"].equal(projector(h))
+    assert [name for name, _ in projector.named_parameters()][-1] == "normalize.bound"
+
+
+def test_sphere_output_has_the_learnable_radius_and_the_linear_outputs_direction():
+    torch.manual_seed(0)
+    projector = Projector(8, 1, 12, 6, output_normalization="sphere")
+    with torch.no_grad():
+        projector.normalize.radius.fill_(2.5)
+    h = torch.randn(5, 8)
+    output, linear = projector(h), projector.output(h)
+    torch.testing.assert_close(output.norm(dim=1), torch.full((5,), 2.5))
+    torch.testing.assert_close(output / 2.5, linear / linear.norm(dim=1, keepdim=True))
+
+
+def test_no_output_normalisation_keeps_the_state_dict_keys_of_older_checkpoints():
+    keys = set(Projector(8, 2, 12, 6).state_dict())
+    assert not any(key.startswith("normalize") for key in keys)
+    with pytest.raises(ValueError, match="unknown output normalisation 'cube'"):
+        Projector(8, 2, 12, 6, output_normalization="cube")
+
+
 def test_build_model_wires_dimensions():
     model = tiny_model(depth=2)
     assert model.encoder.out_dim == 8
@@ -522,7 +553,12 @@ RUN_MODELS = {
 def run_settings(backbone: str) -> dict:
     """Settings of a run with ``backbone``, every model setting given (unused ones at the
     other backbones' values)."""
-    settings = {"projector_depth": 2, "projector_hidden_dim": 12, "projector_out_dim": 6}
+    settings = {
+        "projector_depth": 2,
+        "projector_hidden_dim": 12,
+        "projector_out_dim": 6,
+        "output_normalization": "none",
+    }
     for values in RUN_MODELS.values():
         settings |= values
     return settings | {"backbone": backbone}

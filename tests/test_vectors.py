@@ -21,7 +21,7 @@ from sslgeom.data.vectors import (
     sample_marginal,
     unmix,
 )
-from sslgeom.training.conditionals import mixing_network, sample_truncated_normal, sample_vmf
+from sslgeom.training.conditionals import mixing_network, sample_truncated, sample_vmf
 
 # The slope of the leaky ReLUs in the paper's mixing networks, written out independently here.
 PAPER_SLOPE = 0.2
@@ -130,7 +130,7 @@ def test_vmf_rejects_a_non_positive_kappa():
 def test_truncated_normal_stays_in_its_interval():
     torch.manual_seed(0)
     centre = torch.rand(N_MONTE_CARLO)
-    samples = sample_truncated_normal(centre, sigma=0.5, low=0.0, high=1.0)
+    samples = sample_truncated(centre, 0.5, low=0.0, high=1.0)
     assert samples.min() >= 0 and samples.max() <= 1
     assert samples.shape == centre.shape
 
@@ -138,7 +138,7 @@ def test_truncated_normal_stays_in_its_interval():
 def test_truncated_normal_far_from_the_bounds_is_the_normal():
     torch.manual_seed(0)
     sigma = 0.05
-    samples = sample_truncated_normal(torch.full((N_MONTE_CARLO,), 0.5, dtype=torch.float64), sigma)
+    samples = sample_truncated(torch.full((N_MONTE_CARLO,), 0.5, dtype=torch.float64), sigma)
     assert_within_standard_errors(samples, 0.5)
     # The standard error of a sample standard deviation is about σ / √(2n).
     assert abs(samples.std().item() - sigma) <= 4 * sigma / math.sqrt(2 * N_MONTE_CARLO)
@@ -147,15 +147,15 @@ def test_truncated_normal_far_from_the_bounds_is_the_normal():
 def test_truncated_normal_at_the_lower_bound_has_the_half_normal_mean():
     torch.manual_seed(0)
     sigma = 0.1
-    samples = sample_truncated_normal(torch.zeros(N_MONTE_CARLO, dtype=torch.float64), sigma)
+    samples = sample_truncated(torch.zeros(N_MONTE_CARLO, dtype=torch.float64), sigma)
     assert_within_standard_errors(samples, sigma * math.sqrt(2 / math.pi))
 
 
 def test_truncated_normal_cut_on_both_sides_matches_scipy():
     torch.manual_seed(0)
     centre, sigma, low, high = 0.2, 0.5, 0.0, 1.0
-    samples = sample_truncated_normal(
-        torch.full((N_MONTE_CARLO,), centre, dtype=torch.float64), sigma, low, high
+    samples = sample_truncated(
+        torch.full((N_MONTE_CARLO,), centre, dtype=torch.float64), sigma, "normal", low, high
     )
     a, b = (low - centre) / sigma, (high - centre) / sigma
     assert_within_standard_errors(samples, truncnorm.mean(a, b, loc=centre, scale=sigma))
@@ -164,14 +164,53 @@ def test_truncated_normal_cut_on_both_sides_matches_scipy():
 def test_truncated_normal_is_reproducible_from_the_torch_seed():
     centre = torch.linspace(0, 1, 50)
     torch.manual_seed(3)
-    first = sample_truncated_normal(centre, sigma=0.3)
+    first = sample_truncated(centre, 0.3)
     torch.manual_seed(3)
-    torch.testing.assert_close(sample_truncated_normal(centre, sigma=0.3), first, rtol=0, atol=0)
+    torch.testing.assert_close(sample_truncated(centre, 0.3), first, rtol=0, atol=0)
 
 
 def test_truncated_normal_rejects_a_centre_outside_the_interval():
     with pytest.raises(ValueError, match="centre"):
-        sample_truncated_normal(torch.tensor([0.5, 1.5]), sigma=0.1)
+        sample_truncated(torch.tensor([0.5, 1.5]), 0.1)
+    with pytest.raises(ValueError, match="unknown distribution 'cauchy'"):
+        sample_truncated(torch.tensor([0.5]), 0.1, "cauchy")
+
+
+# Truncated Laplace
+
+
+def test_truncated_laplace_far_from_the_bounds_is_the_laplace():
+    torch.manual_seed(0)
+    scale = 0.05
+    samples = sample_truncated(
+        torch.full((N_MONTE_CARLO,), 0.5, dtype=torch.float64), scale, "laplace"
+    )
+    assert_within_standard_errors(samples, 0.5)
+    # Laplace(b): E|x − μ| = b and Var = 2b², so the mean absolute deviation has sd b.
+    deviation = (samples - 0.5).abs()
+    assert abs(deviation.mean().item() - scale) <= 4 * scale / math.sqrt(N_MONTE_CARLO)
+    assert abs(samples.var().item() - 2 * scale**2) <= 4 * scale**2 * math.sqrt(20 / N_MONTE_CARLO)
+
+
+def test_truncated_laplace_at_the_lower_bound_is_the_exponential():
+    torch.manual_seed(0)
+    scale = 0.1
+    samples = sample_truncated(torch.zeros(N_MONTE_CARLO, dtype=torch.float64), scale, "laplace")
+    # folded at 0 the Laplace is an exponential of mean b (its tail beyond 1 is e^−10)
+    assert_within_standard_errors(samples, scale)
+
+
+def test_truncated_laplace_cut_on_both_sides_matches_numerical_integration():
+    torch.manual_seed(0)
+    centre, scale, low, high = 0.2, 0.5, 0.0, 1.0
+    samples = sample_truncated(
+        torch.full((N_MONTE_CARLO,), centre, dtype=torch.float64), scale, "laplace", low, high
+    )
+    grid = np.linspace(low, high, 200_001)
+    density = np.exp(-np.abs(grid - centre) / scale)
+    assert_within_standard_errors(
+        samples, np.trapezoid(grid * density, grid) / np.trapezoid(density, grid)
+    )
 
 
 # Mixing network
@@ -272,6 +311,7 @@ def test_vectors_have_the_documented_arrays(sphere_vectors):
         "latent_dim": 10,
         "mixing_layers": 3,
         "mixing_seed": 0,
+        "mixing_candidates": 1000,
     }
 
 

@@ -15,12 +15,14 @@ CPU = torch.device("cpu")
 NAMES = list(LATENT_NAMES)
 
 
-def latent_settings(resampled=(), strength=0.0, kappa=1.0) -> dict:
+def latent_settings(resampled=(), strength=0.0, kappa=1.0, conditional=None, scale=0.05) -> dict:
     return {
         "views": "latent",
         "strength": strength,
         "resampled_latents": list(resampled),
+        "latent_conditional": conditional,
         "latent_concentration": kappa,
+        "latent_scale": scale,
     }
 
 
@@ -96,15 +98,34 @@ def test_vector_pairs_are_mixed_latents_and_a_vmf_draw_around_them():
     assert abs(cosine.mean() - 0.9026) < 0.01
 
 
-def test_box_pairs_stay_in_the_box():
-    dataset = make_vectors(300, 10, seed=0, latent_dim=4, space="box")
-    sampler = view_sampler(
-        latent_settings(kappa=4.0), dataset, dataset.train_images, dataset.train_latents, CPU
-    )
+@pytest.mark.parametrize("conditional", ["normal", "laplace", None])  # None: the box's normal
+def test_box_pairs_stay_in_the_box_at_the_conditionals_scale(conditional):
+    dataset = make_vectors(3000, 10, seed=0, latent_dim=4, space="box")
+    settings = latent_settings(conditional=conditional, scale=0.02)
+    sampler = view_sampler(settings, dataset, dataset.train_images, dataset.train_latents, CPU)
     torch.manual_seed(0)
-    _, positive = sampler.pair(torch.arange(300))
+    _, positive = sampler.pair(torch.arange(3000))
     latents = unmix(positive.numpy(), mixing_weights(4, 3, 0))
     assert latents.min() >= -1e-4 and latents.max() <= 1 + 1e-4
+    # at a scale far below the box, truncation is rare: E|z̃ − z| is b (Laplace) or σ√(2/π)
+    deviation = np.abs(latents - dataset.train_latents).mean()
+    expected = 0.02 if conditional == "laplace" else 0.02 * np.sqrt(2 / np.pi)
+    assert deviation == pytest.approx(expected, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("space", "conditional"), [("box", "vmf"), ("sphere", "normal"), ("sphere", "laplace")]
+)
+def test_a_conditional_outside_its_space_raises(space, conditional):
+    dataset = make_vectors(30, 10, seed=0, latent_dim=4, space=space)
+    with pytest.raises(ValueError, match=f"the {conditional} latent conditional"):
+        view_sampler(
+            latent_settings(conditional=conditional),
+            dataset,
+            dataset.train_images,
+            dataset.train_latents,
+            CPU,
+        )
 
 
 def test_augmented_pairs_are_two_draws_of_the_augmentation_in_order():

@@ -1,6 +1,7 @@
 """Checks of one run's settings, as an experiment's settings, grid point and variant merge them:
 against ``run.schema.yaml``, then across keys: its length is given once (epochs or train_steps),
-its dataset is declared, its views and backbone suit the dataset, a predictor width only where
+its dataset is declared, its views and backbone suit the dataset, its latent conditional the
+latents' space, a similarity other than cosine only for simclr, a predictor width only where
 the method has a predictor, a ViT's patches and heads divide the images and its width, and,
 where the pipeline trains it, its training subset holds a batch and its snapshots come before
 its last epoch.
@@ -107,6 +108,31 @@ def check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOri
             origin.path_of("resampled_latents"),
             f"{resampled} has no effect: only latent views on shapes resample latents; "
             "allowed: [] here",
+        )
+
+
+def check_latent_conditional(settings: dict, datasets: dict, origin: RunOrigin) -> None:
+    """A vectors run's latent conditional lives where its latents do: vmf on the sphere, normal
+    and laplace (truncated) in the box."""
+    if dataset_kind(settings["dataset"]) != "vectors" or settings["model"] != PIPELINE_MODEL:
+        return
+    space = datasets[settings["dataset"]]["space"]
+    allowed = ["vmf"] if space == "sphere" else ["normal", "laplace"]
+    if settings["latent_conditional"] not in (None, *allowed):
+        raise error_at(
+            origin.path_of("latent_conditional"),
+            f"{settings['latent_conditional']!r} does not live on {settings['dataset']}'s "
+            f"{space} latents; allowed: {', '.join(allowed)}",
+        )
+
+
+def check_similarity(settings: dict, origin: RunOrigin) -> None:
+    """Only simclr's InfoNCE has a similarity to choose."""
+    if settings["similarity"] != "cosine" and settings["method"] != "simclr":
+        raise error_at(
+            origin.path_of("similarity"),
+            f"{settings['similarity']!r} has no effect: only method simclr compares outputs by "
+            f"a similarity, not {settings['method']!r}; allowed: cosine here",
         )
 
 

@@ -45,8 +45,10 @@ from sslgeom.config.runs import (
     check_batch_fits,
     check_dataset_declared,
     check_epochs_or_train_steps,
+    check_latent_conditional,
     check_predictor,
     check_run,
+    check_similarity,
     check_snapshots_before_end,
     check_views_and_backbone,
     check_vit_fits,
@@ -118,6 +120,8 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, config: dict, s
         check_dataset_declared(settings, datasets, origin)
         check_external_model(settings, config, experiment["analyses"], origin)
         check_views_and_backbone(settings, experiment["analyses"], origin)
+        check_latent_conditional(settings, datasets, origin)
+        check_similarity(settings, origin)
         check_predictor(settings, origin)
         check_vit_fits(settings, datasets, origin)
         if settings["model"] == PIPELINE_MODEL:  # a model trained elsewhere trains nothing here

@@ -47,9 +47,10 @@ def mixing_weights(
 
     Each matrix is the best-conditioned of ``n_candidates`` random candidates, whose entries are
     uniform in (−1, 1) and whose columns are then scaled to unit L2 norm; "best" is the smallest
-    condition number ``np.linalg.cond``. The paper's code also keeps only well-conditioned random
-    matrices, by rejecting those above a condition-number threshold; taking the best of a fixed
-    number of draws is this module's variant of it. Deterministic: all draws come from
+    condition number ``np.linalg.cond``. The paper's code (``construct_invertible_mlp`` as its
+    ``main_mlp.py`` calls it) takes the smallest condition number of 25,000 such draws as a
+    threshold and then draws each layer until one falls below it: about the best of 25,000
+    draws per layer, which ``n_candidates=25000`` gives. Deterministic: all draws come from
     ``np.random.default_rng(seed)``.
     """
     rng = np.random.default_rng(seed)
@@ -91,22 +92,26 @@ def make_vectors(
     space: str = "sphere",
     mixing_layers: int = 3,
     mixing_seed: int = 0,
+    mixing_candidates: int = 1000,
 ) -> Dataset:
     """Latents uniform in ``space`` and their observations x = g(z) (float32, N×latent_dim).
 
     The latents come from ``np.random.default_rng(seed)`` (train, then test); g is the network
-    of :func:`mixing_weights` (``latent_dim``, ``mixing_layers``, ``mixing_seed``), applied in
+    of :func:`mixing_weights` (``latent_dim``, ``mixing_layers``, ``mixing_seed``,
+    ``mixing_candidates``), applied in
     float64. The labels are the index of each latent's largest coordinate.
     """
     if latent_dim < 2:
         raise ValueError(f"latent_dim must be at least 2, got {latent_dim}")
+    if mixing_candidates < 1:
+        raise ValueError(f"mixing_candidates must be at least 1, got {mixing_candidates}")
     if mixing_layers < 1:
         raise ValueError(f"mixing_layers must be at least 1, got {mixing_layers}")
     _check_space(space)
     rng = np.random.default_rng(seed)
     train_latents = sample_marginal(n_train, latent_dim, space, rng)
     test_latents = sample_marginal(n_test, latent_dim, space, rng)
-    weights = mixing_weights(latent_dim, mixing_layers, mixing_seed)
+    weights = mixing_weights(latent_dim, mixing_layers, mixing_seed, mixing_candidates)
     latent_names = tuple(f"z{index + 1}" for index in range(latent_dim))
     return Dataset(
         name="vectors",
@@ -124,6 +129,7 @@ def make_vectors(
             "latent_dim": latent_dim,
             "mixing_layers": mixing_layers,
             "mixing_seed": mixing_seed,
+            "mixing_candidates": mixing_candidates,
         },
     )
 

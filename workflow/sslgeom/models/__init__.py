@@ -61,10 +61,11 @@ def build_model(
     vit_heads: int = 4,
     vit_mlp_ratio: float = 4.0,
     vit_pooling: str = "mean",
+    output_normalization: str = "none",
 ) -> SSLModel:
     """The encoder ``backbone`` for inputs of ``input_shape`` (H×W×C for images, (D,) for
     vectors) with its projector: a ResNet (images only; ``encoder_*``), a ViT (images only;
-    ``vit_*``) or an MLP (``mlp_dims``)."""
+    ``vit_*``) or an MLP (``mlp_dims``); the projector ends in ``output_normalization``."""
     if backbone in ("resnet", "vit") and len(input_shape) != 3:
         raise ValueError(f"the {backbone} backbone needs images (H×W×C), got inputs {input_shape}")
     if backbone == "resnet":
@@ -84,7 +85,13 @@ def build_model(
         encoder = MLP(math.prod(input_shape), mlp_dims)
     else:
         raise ValueError(f"unknown backbone {backbone!r}; known: {list(BACKBONES)}")
-    projector = Projector(encoder.out_dim, projector_depth, projector_hidden_dim, projector_out_dim)
+    projector = Projector(
+        encoder.out_dim,
+        projector_depth,
+        projector_hidden_dim,
+        projector_out_dim,
+        output_normalization,
+    )
     return SSLModel(encoder, projector)
 
 

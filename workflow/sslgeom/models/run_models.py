@@ -24,13 +24,17 @@ MODEL_SETTINGS = (
     "projector_depth",
     "projector_hidden_dim",
     "projector_out_dim",
+    "output_normalization",
 )
 
 
 def model_from_settings(settings: dict, input_shape: tuple[int, ...]) -> SSLModel:
     """The run's model for inputs of ``input_shape`` (a stored example's shape); channels-last
-    memory, which is about twice as fast on CPU convolutions."""
-    model = build_model(input_shape, **{key: settings[key] for key in MODEL_SETTINGS})
+    memory, which is about twice as fast on CPU convolutions. A setting that an older
+    ``model.pt`` does not record takes :func:`build_model`'s default, the model it trained."""
+    model = build_model(
+        input_shape, **{key: settings[key] for key in MODEL_SETTINGS if key in settings}
+    )
     return model.to(memory_format=torch.channels_last)
 
 

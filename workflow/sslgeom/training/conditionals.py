@@ -31,12 +31,13 @@ def mixing_network(
     dim: int,
     n_layers: int,
     seed: int,
+    n_candidates: int = 1000,
     device: torch.device | str | None = None,
     dtype: torch.dtype = torch.float32,
 ) -> list[torch.Tensor]:
     """:func:`~sslgeom.data.vectors.mixing_weights` as tensors of ``dtype`` on ``device``,
     ready for :func:`sslgeom.data.vectors.mix`."""
-    weights = mixing_weights(dim, n_layers, seed)
+    weights = mixing_weights(dim, n_layers, seed, n_candidates)
     return [torch.as_tensor(weight, dtype=dtype, device=device) for weight in weights]
 
 
@@ -57,29 +58,52 @@ def sample_vmf(mean: torch.Tensor, kappa: float) -> torch.Tensor:
     return component * mean + torch.sqrt(torch.clamp(1 - component**2, min=0)) * tangent
 
 
-def sample_truncated_normal(
-    centre: torch.Tensor, sigma: float, low: float = 0.0, high: float = 1.0
-) -> torch.Tensor:
-    """One sample per entry of N(centre, σ²) conditioned on [low, high], entries independent.
+BOX_CONDITIONALS = ("normal", "laplace")
 
-    Draws every entry from the normal and redraws only the entries that fell outside [low, high]
-    until none is left. Every centre must lie in [low, high], where each draw lands inside with
-    probability at least about min(1/2, (high − low) / (σ √(2π))), so the loop ends quickly.
-    All randomness comes from torch's global generator on the device of ``centre``.
+
+def sample_truncated(
+    centre: torch.Tensor,
+    scale: float,
+    distribution: str = "normal",
+    low: float = 0.0,
+    high: float = 1.0,
+) -> torch.Tensor:
+    """One sample per entry of a normal (standard deviation ``scale``) or Laplace (scale b =
+    ``scale``, density ∝ exp(−|x − centre| / b)) around ``centre``, conditioned on
+    [low, high], entries independent.
+
+    Draws every entry and redraws only the entries that fell outside [low, high] until none is
+    left, entry by entry as Zimmermann et al.'s code does (``truncated_rejection_resampling``).
+    Every centre must lie in [low, high], where a draw lands inside with probability at least
+    about min(1/2, (high − low) / (2 · scale)), so the loop ends quickly. All randomness comes
+    from torch's global generator on the device of ``centre``.
     """
-    if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
+    if scale <= 0:
+        raise ValueError(f"scale must be positive, got {scale}")
+    if distribution not in BOX_CONDITIONALS:
+        raise ValueError(f"unknown distribution {distribution!r}; known: normal, laplace")
     if not low < high:
         raise ValueError(f"low must be below high, got low={low}, high={high}")
     if bool(((centre < low) | (centre > high)).any()):
         raise ValueError(f"centre must lie in [{low}, {high}]")
-    sample = centre + sigma * torch.randn_like(centre)
+    noise = _standard_normal if distribution == "normal" else _standard_laplace
+    sample = centre + scale * noise(centre)
     outside = (sample < low) | (sample > high)
     while bool(outside.any()):
-        redrawn = centre[outside] + sigma * torch.randn_like(centre[outside])
-        sample[outside] = redrawn
+        sample[outside] = centre[outside] + scale * noise(centre[outside])
         outside = (sample < low) | (sample > high)
     return sample
+
+
+def _standard_normal(like: torch.Tensor) -> torch.Tensor:
+    return torch.randn_like(like)
+
+
+def _standard_laplace(like: torch.Tensor) -> torch.Tensor:
+    """Laplace(0, 1) draws by inverting its distribution function: for U uniform on (−½, ½),
+    −sign(U) log(1 − 2|U|)."""
+    uniform = torch.rand_like(like) - 0.5
+    return -torch.sign(uniform) * torch.log1p(-2 * uniform.abs())
 
 
 def _sample_vmf_component(batch: int, dim: int, kappa: float, device: torch.device) -> torch.Tensor:

@@ -25,11 +25,46 @@ def nt_xent(z1: Tensor, z2: Tensor, temperature: float) -> Tensor:
     The loss is the mean over all 2B anchors.
     """
     z = F.normalize(torch.cat([z1, z2]), dim=1)
-    logits = z @ z.T / temperature
+    return _contrast(z @ z.T / temperature)
+
+
+def lp_info_nce(z1: Tensor, z2: Tensor, temperature: float, p: int) -> Tensor:
+    """InfoNCE with negative Lp distances as similarities (Zimmermann et al. 2021,
+    arXiv 2102.08850, eq. 3 with the model conditional of their Lp family).
+
+    The similarity of views a and b is −‖a − b‖_p^p / ``temperature``, the p-th power of
+    the distance as in the authors' code (``LpSimCLRLoss`` with ``pow=True``): p = 1 matches
+    a Laplace conditional, p = 2 a normal one. The outputs are taken as they are (no
+    normalisation); anchors, positives and negatives are those of :func:`nt_xent`: all 2B − 2
+    other views are negatives, where the authors' code contrasts each anchor with the B first
+    views (itself included, at distance 0) and its own positive.
+    """
+    z = torch.cat([z1, z2])
+    # the exact pairwise differences: the matmul shortcut for p = 2 loses digits at short range
+    distances = torch.cdist(z, z, p=p, compute_mode="donot_use_mm_for_euclid_dist") ** p
+    return _contrast(-distances / temperature)
+
+
+SIMILARITY_EXPONENTS = {"l1": 1, "l2": 2}  # similarity setting → p of lp_info_nce
+
+
+def info_nce(z1: Tensor, z2: Tensor, temperature: float, similarity: str) -> Tensor:
+    """SimCLR's InfoNCE with the run's ``similarity``: ``cosine`` (:func:`nt_xent`), or
+    ``l1`` / ``l2`` (:func:`lp_info_nce` with p = 1 / 2)."""
+    if similarity == "cosine":
+        return nt_xent(z1, z2, temperature)
+    if similarity not in SIMILARITY_EXPONENTS:
+        raise ValueError(f"unknown similarity {similarity!r}; known: cosine, l1, l2")
+    return lp_info_nce(z1, z2, temperature, SIMILARITY_EXPONENTS[similarity])
+
+
+def _contrast(logits: Tensor) -> Tensor:
+    """The mean cross entropy of each of 2B views picking its partner (row i ↔ row B + i) among
+    the other 2B − 1, from the 2B × 2B similarity ``logits``, whose diagonal it overwrites."""
     logits.fill_diagonal_(float("-inf"))
-    batch = z1.shape[0]
+    batch = len(logits) // 2
     # built on the device itself: a host-to-device copy would wait for the GPU every step
-    partners = torch.arange(2 * batch, device=z.device).roll(batch)
+    partners = torch.arange(2 * batch, device=logits.device).roll(batch)
     return F.cross_entropy(logits, partners)
 
 
@@ -141,7 +176,7 @@ def simsiam(p1: Tensor, p2: Tensor, z1: Tensor, z2: Tensor) -> Tensor:
     return -symmetric_cosine(p1, p2, z1, z2) / 2
 
 
-LOSSES = {"simclr": nt_xent, "vicreg": vicreg, "barlow": barlow_twins}
+LOSSES = {"simclr": info_nce, "vicreg": vicreg, "barlow": barlow_twins}
 
 
 def loss_from_settings(method: str, settings: dict) -> Callable[[Tensor, Tensor], Tensor]:

@@ -7,8 +7,9 @@
   exactly what the conditional keeps. On ``shapes`` the conditional resamples the listed style
   latents from their priors and keeps the rest (von Kügelgen et al. 2021, "Self-supervised
   learning with data augmentations provably isolates content from style", arXiv 2106.04619);
-  on ``vectors`` it is a von Mises–Fisher distribution around z on the sphere, or a truncated
-  normal in the box (Zimmermann et al. 2021, arXiv 2102.08850). At a strength above 0 both
+  on ``vectors`` it is the run's ``latent_conditional`` around z: a von Mises–Fisher
+  distribution on the sphere, or a normal or Laplace one, truncated to the box for box latents
+  (Zimmermann et al. 2021, arXiv 2102.08850). At a strength above 0 both
   views then get the run's image augmentation.
 
 A sampler draws its randomness from torch's global generator, which training checkpoints.
@@ -28,7 +29,7 @@ from sslgeom.training.augment import StrengthAugmentation, to_float_images
 from sslgeom.training.conditionals import (
     mixing_network,
     resample_latents,
-    sample_truncated_normal,
+    sample_truncated,
     sample_vmf,
 )
 
@@ -132,15 +133,29 @@ def _generative_process(settings: dict, dataset: Dataset, device: torch.device):
         )
     if generator["kind"] == "vectors":
         weights = mixing_network(
-            generator["latent_dim"], generator["mixing_layers"], generator["mixing_seed"], device
+            generator["latent_dim"],
+            generator["mixing_layers"],
+            generator["mixing_seed"],
+            generator["mixing_candidates"],
+            device,
         )
-        kappa = settings["latent_concentration"]
-        if generator["space"] == "sphere":
-            conditional = functools.partial(sample_vmf, kappa=kappa)
-        else:
-            conditional = functools.partial(sample_truncated_normal, sigma=kappa**-0.5)
-        return functools.partial(mix, weights=weights), conditional
+        return functools.partial(mix, weights=weights), _vectors_conditional(settings, generator)
     raise ValueError(f"unknown generative process {generator['kind']!r}")
+
+
+# the latent conditional a vectors run takes where it sets none, by the latents' space
+DEFAULT_CONDITIONALS = {"sphere": "vmf", "box": "normal"}
+
+
+def _vectors_conditional(settings: dict, generator: dict) -> Callable[[Tensor], Tensor]:
+    kind = settings["latent_conditional"] or DEFAULT_CONDITIONALS[generator["space"]]
+    if kind == "vmf":
+        if generator["space"] != "sphere":
+            raise ValueError("the vmf latent conditional needs sphere latents")
+        return functools.partial(sample_vmf, kappa=settings["latent_concentration"])
+    if generator["space"] != "box":
+        raise ValueError(f"the {kind} latent conditional is truncated to the box: box latents only")
+    return functools.partial(sample_truncated, scale=settings["latent_scale"], distribution=kind)
 
 
 def _render_on(latents: Tensor, size: int, device: torch.device) -> Tensor:

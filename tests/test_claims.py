@@ -569,6 +569,56 @@ def test_k1_estimate_is_the_mean_over_seeds_of_the_resampled_minus_shared_gap():
     assert k1["ci_high"].iloc[0] - k1["estimate"].iloc[0] == pytest.approx(half_width)
 
 
+def test_content_style_claim_is_content_minus_style_kernel_r2_per_layer():
+    rng = np.random.default_rng(9)
+    rows = []
+    for seed, layer in itertools.product(SEEDS, ("encoder", "projector")):
+        run = {"dataset": "vectors_normal", "method": "simclr", "strength": 0.0, "seed": seed}
+        for name, base in (("c1", 0.98), ("c2", 0.96), ("s1", 0.1), ("s2", 0.05), ("s3", 0.0)):
+            value = base + 0.02 * rng.standard_normal()
+            rows.append(
+                run | {"layer": layer, "metric": f"latent_r2_kernel_{name}", "value": value}
+            )
+            rows.append(run | {"layer": layer, "metric": f"latent_r2_{name}", "value": 0.5})
+    metrics = pd.DataFrame(rows)
+    design = Design(["dataset", "method", "strength", "seed"])
+    claims = claim_rows(
+        {"metrics": metrics}, design, OPTIONS, dataset_spaces={"vectors_normal": "normal"}
+    )
+    z2 = claims[claims["claim"] == "Z2"].set_index("layer")
+    assert list(z2.index) == ["encoder", "projector"]
+    for layer in ("encoder", "projector"):
+        kernel = metrics[(metrics["layer"] == layer) & metrics["metric"].str.contains("kernel")]
+        gaps = []
+        for seed in SEEDS:
+            values = kernel[kernel["seed"] == seed].set_index("metric")["value"]
+            content = values[["latent_r2_kernel_c1", "latent_r2_kernel_c2"]].mean()
+            style = values[[f"latent_r2_kernel_s{i}" for i in (1, 2, 3)]].mean()
+            gaps.append(content - style)
+        assert z2.loc[layer, "estimate"] == pytest.approx(np.mean(gaps))
+        assert z2.loc[layer, "verdict"] == "supported"
+
+
+@pytest.mark.parametrize(("l1_mcc", "verdict"), [(0.95, "supported"), (0.4, "contradicted")])
+def test_similarity_claim_compares_the_l1_runs_mcc_with_the_l2_variants(l1_mcc, verdict):
+    rng = np.random.default_rng(10)
+    rows = []
+    for similarity, seed in itertools.product(("l1", "l2"), SEEDS):
+        run = {"dataset": "vectors_clica", "method": "simclr", "similarity": similarity}
+        mcc = (l1_mcc if similarity == "l1" else 0.6) + 0.01 * rng.standard_normal()
+        run |= {"strength": 0.0, "seed": seed, "layer": "projector"}
+        rows += [run | {"metric": "mcc", "value": mcc}, run | {"metric": "knn_acc", "value": 0.3}]
+    metrics = pd.DataFrame(rows)
+    design = Design(
+        ["dataset", "method", "similarity", "strength", "seed"], base={"similarity": "l1"}
+    )
+    claims = claim_rows({"metrics": metrics}, design, OPTIONS)
+    (z3,) = claims[claims["claim"] == "Z3"].itertuples()
+    mcc = metrics[metrics["metric"] == "mcc"].set_index(["similarity", "seed"])["value"]
+    assert z3.estimate == pytest.approx(np.mean([mcc["l1", s] - mcc["l2", s] for s in SEEDS]))
+    assert z3.verdict == verdict
+
+
 def test_vectors_claim_compares_matched_with_mismatched_latents_seed_by_seed():
     rng = np.random.default_rng(8)
     rows = []

@@ -93,6 +93,16 @@ def setting_on_vectors(path: str, value, **settings):
     return mutate
 
 
+def normal_vectors_with_content(content: int):
+    """:func:`training_on_vectors` on normal latents with ``content`` content latents."""
+
+    def mutate(config: dict) -> None:
+        training_on_vectors()(config)
+        config["datasets"]["vectors"] |= {"space": "normal", "content_latents": content}
+
+    return mutate
+
+
 def sweeping_strength_on_vectors(strengths: list[float]):
     def mutate(config: dict) -> None:
         training_on_vectors()(config)
@@ -154,7 +164,8 @@ def latent_views_on(dataset: str, **settings):
 
 
 RUN_KEYS = (
-    "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, byol_momentum, dataset, "
+    "allowed keys: backbone, barlow_off_diagonal_weight, batch_size, byol_momentum, "
+    "dataset, "
     "encoder_blocks, encoder_stem_stride, encoder_width, epochs, init_scale, "
     "latent_concentration, latent_conditional, latent_scale, lr,"
 )
@@ -414,6 +425,25 @@ BAD_CONFIGS = {
         f"at {TINY}.settings.latent_conditional: 'laplace' does not live on vectors's sphere "
         "latents; allowed: vmf",
     ),
+    "a style conditional in the box": (
+        setting_on_vectors("datasets.vectors.space", "box", latent_conditional="style"),
+        f"at {TINY}.settings.latent_conditional: 'style' does not live on vectors's box latents; "
+        "allowed: normal, laplace",
+    ),
+    "normal latents without content": (
+        setting_on_vectors("datasets.vectors.space", "normal"),
+        "at datasets.vectors.content_latents: normal latents are content and style: set how "
+        "many of the 3 are content; allowed: 1 to 2",
+    ),
+    "content without style": (
+        normal_vectors_with_content(3),
+        "at datasets.vectors.content_latents: 3 leaves no style of the 3 latents; allowed: 1 to 2",
+    ),
+    "content of sphere latents": (
+        setting_on_vectors("datasets.vectors.content_latents", 2),
+        "at datasets.vectors.content_latents: 2 has no effect: only normal latents split into "
+        "content and style; allowed: null here",
+    ),
     "an L1 similarity for VICReg": (
         training_on_vectors(method="vicreg", similarity="l1"),
         f"at {TINY}.settings.similarity: 'l1' has no effect: only method simclr compares "
@@ -610,6 +640,7 @@ def test_the_vectors_and_latent_views_mutations_start_from_valid_configs(tiny):
         "mixing_layers": 3,
         "mixing_seed": 0,
         "mixing_candidates": 1000,
+        "content_latents": None,
     }
     latent_views_on("shapes", resampled_latents=["pos_x", "object_hue"])(tiny)
     runs = validate_config(tiny, SCHEMAS)["tiny"]

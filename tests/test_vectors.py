@@ -21,7 +21,12 @@ from sslgeom.data.vectors import (
     sample_marginal,
     unmix,
 )
-from sslgeom.training.conditionals import mixing_network, sample_truncated, sample_vmf
+from sslgeom.training.conditionals import (
+    change_style,
+    mixing_network,
+    sample_truncated,
+    sample_vmf,
+)
 
 # The slope of the leaky ReLUs in the paper's mixing networks, written out independently here.
 PAPER_SLOPE = 0.2
@@ -213,6 +218,57 @@ def test_truncated_laplace_cut_on_both_sides_matches_numerical_integration():
     )
 
 
+# Content and style
+
+
+@pytest.mark.parametrize("change_prob", [1.0, 0.75, 0.0])
+def test_change_style_keeps_content_and_moves_each_style_coordinate_with_its_probability(
+    change_prob,
+):
+    torch.manual_seed(0)
+    latents = torch.from_numpy(
+        sample_marginal(N_MONTE_CARLO, 10, "normal", np.random.default_rng(0))
+    )
+    positive = change_style(latents, content_dim=4, change_prob=change_prob)
+    assert torch.equal(positive[:, :4], latents[:, :4])
+    steps = (positive - latents)[:, 4:]
+    moved = steps != 0
+    share = moved.double().mean().item()
+    # a Bernoulli(p) share over 6N coordinates, within 4 standard errors
+    assert abs(share - change_prob) <= 4 * math.sqrt(
+        change_prob * (1 - change_prob) / steps.numel()
+    )
+    if change_prob > 0:
+        # the moves are standard normal: mean 0, variance 1 (sd of a sample variance ≈ √(2/n))
+        values = steps[moved]
+        assert_within_standard_errors(values, 0.0)
+        assert abs(values.var().item() - 1) <= 4 * math.sqrt(2 / len(values))
+
+
+def test_change_style_needs_content_and_style():
+    latents = torch.zeros(3, 4)
+    for content_dim in (0, 4):
+        with pytest.raises(ValueError, match="content_dim must leave content and style"):
+            change_style(latents, content_dim, 0.5)
+    with pytest.raises(ValueError, match="change_prob"):
+        change_style(latents, 2, 1.5)
+
+
+def test_normal_latents_are_named_content_then_style():
+    dataset = make_vectors(20, 5, seed=0, latent_dim=5, space="normal", content_latents=2)
+    assert dataset.latent_names == ("c1", "c2", "s1", "s2", "s3")
+    assert dataset.generator["content_latents"] == 2
+    for space, content in (("normal", None), ("box", 2), ("normal", 5)):
+        with pytest.raises(ValueError, match="content_latents"):
+            make_vectors(20, 5, seed=0, latent_dim=5, space=space, content_latents=content)
+
+
+def test_normal_latents_are_standard_normal():
+    latents = sample_marginal(N_MONTE_CARLO, 3, "normal", np.random.default_rng(0))
+    np.testing.assert_allclose(latents.mean(axis=0), 0, atol=4 / math.sqrt(N_MONTE_CARLO))
+    np.testing.assert_allclose(latents.std(axis=0), 1, atol=4 / math.sqrt(2 * N_MONTE_CARLO))
+
+
 # Mixing network
 
 
@@ -312,6 +368,7 @@ def test_vectors_have_the_documented_arrays(sphere_vectors):
         "mixing_layers": 3,
         "mixing_seed": 0,
         "mixing_candidates": 1000,
+        "content_latents": None,
     }
 
 

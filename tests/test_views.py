@@ -113,11 +113,26 @@ def test_box_pairs_stay_in_the_box_at_the_conditionals_scale(conditional):
     assert deviation == pytest.approx(expected, rel=0.05)
 
 
+def test_normal_latent_pairs_share_the_content_block_exactly():
+    dataset = make_vectors(200, 10, seed=0, latent_dim=6, space="normal", content_latents=2)
+    settings = latent_settings() | {"style_change_prob": 1.0}
+    sampler = view_sampler(settings, dataset, dataset.train_images, dataset.train_latents, CPU)
+    torch.manual_seed(0)
+    anchor, positive = sampler.pair(torch.arange(200))
+    weights = mixing_weights(6, 3, 0)
+    anchor_latents, positive_latents = (unmix(v.numpy(), weights) for v in (anchor, positive))
+    np.testing.assert_allclose(anchor_latents, dataset.train_latents, atol=1e-4)
+    np.testing.assert_allclose(positive_latents[:, :2], anchor_latents[:, :2], atol=1e-4)
+    assert np.abs(positive_latents[:, 2:] - anchor_latents[:, 2:]).min() > 0
+
+
 @pytest.mark.parametrize(
-    ("space", "conditional"), [("box", "vmf"), ("sphere", "normal"), ("sphere", "laplace")]
+    ("space", "conditional"),
+    [("box", "vmf"), ("sphere", "normal"), ("sphere", "laplace"), ("box", "style")],
 )
 def test_a_conditional_outside_its_space_raises(space, conditional):
-    dataset = make_vectors(30, 10, seed=0, latent_dim=4, space=space)
+    content = 2 if space == "normal" else None
+    dataset = make_vectors(30, 10, seed=0, latent_dim=4, space=space, content_latents=content)
     with pytest.raises(ValueError, match=f"the {conditional} latent conditional"):
         view_sampler(
             latent_settings(conditional=conditional),

@@ -220,10 +220,11 @@ def experiment_figures(exp):
 
 
 def analysis_options(wildcards):
-    """The core analysis options; latent recovery also by kernel ridge and MCC where the
-    experiment asks for identifiability."""
+    """The core analysis options; latent recovery also by kernel ridge where the experiment
+    asks for identifiability or trains on latent views (the known-answer controls)."""
     options = dict(config["analysis"])
-    if "identifiability" in experiment_analyses(wildcards.exp):
+    exp = wildcards.exp
+    if "identifiability" in experiment_analyses(exp) or not augments_images(exp):
         options["kernel_ridge_images"] = config["identifiability"][
             "kernel_ridge_images"
         ]

@@ -1,5 +1,6 @@
 """The known-answer controls' claims: K1–K5 on shapes' latent views (what the views resample
-must be lost, what they share kept) and Z1 on Zimmermann et al.'s vectors."""
+must be lost, what they share kept), Z1 and Z3 on Zimmermann et al.'s vectors, Z2 on von
+Kügelgen et al.'s content and style."""
 
 from collections.abc import Iterator
 
@@ -29,6 +30,11 @@ CONTROL_CLAIMS = {
     "Z1": "InfoNCE on sphere latents at the matched temperature recovers the latents better "
     "than on box latents, which the spherical loss does not match: encoder linear R², mean "
     "over latents, matched − mismatched",
+    "Z2": "Views that share the content and change the style recover the content, not the "
+    "style: {layer} kernel-ridge R², mean over content latents − mean over style latents",
+    "Z3": "On box latents with a Laplace conditional, InfoNCE with the L1 similarity and a box "
+    "output identifies each latent up to permutation, the squared-L2 one only up to a "
+    "rotation: MCC at the projector output, l1 − l2",
 }
 
 
@@ -40,6 +46,8 @@ PREDICTIONS = {
     "K4": (+1, "von Kügelgen et al. 2021"),
     "K5": (TWO_SIDED, "exploratory: added after K2 came out contradicted"),
     "Z1": (+1, "Zimmermann et al. 2021"),
+    "Z2": (+1, "von Kügelgen et al. 2021"),
+    "Z3": (+1, "Zimmermann et al. 2021"),
 }
 
 
@@ -110,3 +118,36 @@ def vectors_claims(
             )
             where = {"dataset": f"{matched} − {mismatched}"}
             yield control_claim("Z1"), strength_mean(effect, strengths_of(effect)), seeds, where
+
+
+def content_style_claims(metrics: pd.DataFrame) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of Z2 for one group's runs on content/style vectors
+    (latents named c1, … and s1, …), at the encoder and the projector output."""
+    seeds = sorted(metrics["seed"].unique())
+    for layer in ("encoder", "projector"):
+        at_layer = metrics[metrics["layer"] == layer]
+        blocks = []
+        for prefix in ("c", "s"):
+            block = at_layer[at_layer["metric"].str.fullmatch(rf"latent_r2_kernel_{prefix}\d+")]
+            mean = block.groupby(["seed", "strength"], as_index=False)["value"].mean()
+            blocks.append(seed_values(mean))
+        if all(blocks):
+            effect = difference(*blocks)
+            yield (
+                control_claim("Z2", layer=layer),
+                strength_mean(effect, strengths_of(effect)),
+                seeds,
+                {"layer": layer, "metric": "latent_r2_kernel"},
+            )
+
+
+def similarity_claims(metrics: pd.DataFrame) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of Z3 for one group's runs that differ in
+    ``similarity``: those with l1 against those with l2."""
+    seeds = sorted(metrics["seed"].unique())
+    mcc = metrics[(metrics["layer"] == "projector") & (metrics["metric"] == "mcc")]
+    l1, l2 = (seed_values(mcc[mcc["similarity"] == value]) for value in ("l1", "l2"))
+    if l1 and l2:
+        effect = difference(l1, l2)
+        where = {"factor": "similarity", "layer": "projector", "metric": "mcc"}
+        yield control_claim("Z3"), strength_mean(effect, strengths_of(effect)), seeds, where

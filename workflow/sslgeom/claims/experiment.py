@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sslgeom.claims.controls import latent_view_claims, vectors_claims
+from sslgeom.claims.controls import (
+    content_style_claims,
+    latent_view_claims,
+    similarity_claims,
+    vectors_claims,
+)
 from sslgeom.claims.geometry import geometry_claims
 from sslgeom.claims.identifiability import (
     crossed_factor_claims,
@@ -89,6 +94,14 @@ def claim_rows(
         by_group = [g for g in groups if g != "dataset"]
         for group, group_metrics in grouped(metrics[metrics["dataset"].isin(spaces)], by_group):
             for claim, effect, seeds, where in vectors_claims(group_metrics, spaces):
+                add(group, claim, effect, seeds, where)
+        normal = [name for name, space in spaces.items() if space == "normal"]
+        for group, group_metrics in grouped(metrics[metrics["dataset"].isin(normal)], groups):
+            for claim, effect, seeds, where in content_style_claims(group_metrics):
+                add(group, claim, effect, seeds, where)
+    if "similarity" in design.base:
+        for group, group_metrics in grouped(tables["metrics"], groups):
+            for claim, effect, seeds, where in similarity_claims(group_metrics):
                 add(group, claim, effect, seeds, where)
     if "similarity" in tables:
         similarity = tables["similarity"]

@@ -10,7 +10,9 @@ import pandas as pd
 
 def run_values(table: pd.DataFrame, **match) -> dict[tuple, float]:
     """(seed, strength) → value of the rows whose columns equal ``match`` (e.g. metric, layer)."""
-    keep = np.logical_and.reduce([table[column] == value for column, value in match.items()])
+    keep = np.ones(len(table), dtype=bool)
+    for column, value in match.items():
+        keep &= (table[column] == value).to_numpy()
     return {(r.seed, r.strength): r.value for r in table[keep].itertuples()}
 
 

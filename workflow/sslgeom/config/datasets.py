@@ -7,7 +7,7 @@ import difflib
 import re
 
 from sslgeom.config.messages import error_at
-from sslgeom.data import SourceError, inspect_source, source_key
+from sslgeom.data import SourceError, dataset_kind, inspect_source, source_key
 from sslgeom.data.mnist import MNIST5K_IMAGES
 
 
@@ -33,6 +33,32 @@ def check_own_datasets_name_a_source(config: dict, schema: dict) -> None:
             f"unknown dataset {name!r}{hint}; built in: {', '.join(known)}; a dataset of your "
             "own gives folder (an image folder) or npz (an npz file)",
         )
+
+
+def check_vectors_content(datasets: dict) -> None:
+    """Normal vectors latents split into content and style, which only they do, and both
+    blocks are non-empty."""
+    for name, parameters in datasets.items():
+        if dataset_kind(name) != "vectors":
+            continue
+        content, dim = parameters["content_latents"], parameters["latent_dim"]
+        if parameters["space"] == "normal" and content is None:
+            raise error_at(
+                ("datasets", name, "content_latents"),
+                f"normal latents are content and style: set how many of the {dim} are content; "
+                f"allowed: 1 to {dim - 1}",
+            )
+        if parameters["space"] != "normal" and content is not None:
+            raise error_at(
+                ("datasets", name, "content_latents"),
+                f"{content} has no effect: only normal latents split into content and style; "
+                "allowed: null here",
+            )
+        if content is not None and content >= dim:
+            raise error_at(
+                ("datasets", name, "content_latents"),
+                f"{content} leaves no style of the {dim} latents; allowed: 1 to {dim - 1}",
+            )
 
 
 def split_sizes(dataset: str, parameters: dict) -> tuple[int, int]:

@@ -111,18 +111,22 @@ def check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOri
         )
 
 
+# the latent conditionals that live in each space of vectors latents
+SPACE_CONDITIONALS = {"sphere": ["vmf"], "box": ["normal", "laplace"], "normal": ["style"]}
+
+
 def check_latent_conditional(settings: dict, datasets: dict, origin: RunOrigin) -> None:
-    """A vectors run's latent conditional lives where its latents do: vmf on the sphere, normal
-    and laplace (truncated) in the box."""
+    """A vectors run's latent conditional lives where its latents do."""
     if dataset_kind(settings["dataset"]) != "vectors" or settings["model"] != PIPELINE_MODEL:
         return
-    space = datasets[settings["dataset"]]["space"]
-    allowed = ["vmf"] if space == "sphere" else ["normal", "laplace"]
-    if settings["latent_conditional"] not in (None, *allowed):
+    parameters = datasets[settings["dataset"]]
+    space, conditional = parameters["space"], settings["latent_conditional"]
+    allowed = SPACE_CONDITIONALS[space]
+    if conditional not in (None, *allowed):
         raise error_at(
             origin.path_of("latent_conditional"),
-            f"{settings['latent_conditional']!r} does not live on {settings['dataset']}'s "
-            f"{space} latents; allowed: {', '.join(allowed)}",
+            f"{conditional!r} does not live on {settings['dataset']}'s {space} latents; "
+            f"allowed: {', '.join(allowed)}",
         )
 
 

@@ -28,7 +28,11 @@ from sslgeom.config.analyses import (
     check_subspace_dimension,
     check_test_images,
 )
-from sslgeom.config.datasets import check_own_datasets_name_a_source, split_sizes
+from sslgeom.config.datasets import (
+    check_own_datasets_name_a_source,
+    check_vectors_content,
+    split_sizes,
+)
 from sslgeom.config.duplicate_keys import check_config_files, find_duplicate_keys
 from sslgeom.config.experiments import PIPELINE_MODEL, experiment_runs
 from sslgeom.config.grid import check_grid_and_variants, run_origins
@@ -82,6 +86,7 @@ def validate_config(config: dict, schema_dir: Path) -> dict[str, dict[str, dict]
     check_own_datasets_name_a_source(checked, schema)
     check_against_schema(checked, schema)
     check_alpha_req_indices(checked["analysis"])
+    check_vectors_content(checked["datasets"])
     sizes = {
         name: split_sizes(name, parameters) for name, parameters in checked["datasets"].items()
     }

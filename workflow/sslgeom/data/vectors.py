@@ -5,12 +5,14 @@ generating process", ICML 2021 (arXiv 2102.08850), test whether contrastive lear
 known latents from their observations. Their MLP-mixing experiments draw latents z uniformly
 either on the unit sphere S^(n−1) or in a box (here the unit cube [0, 1]^n), and observe
 x = g(z), where g is a fixed, random, invertible multilayer perceptron: square, well-conditioned
-weight matrices with leaky ReLUs between them and no biases.
+weight matrices with leaky ReLUs between them and no biases. von Kügelgen et al. 2021
+(arXiv 2106.04619) use the same mixing on standard normal latents split into content and style.
 
 :func:`make_vectors` stores the latents and the observations. The positive pairs of training
 are not stored: the view sampler draws them during training from a conditional around each
-latent and pushes them through the same g — a von Mises–Fisher distribution on the sphere or a
-truncated normal in the box (:mod:`sslgeom.training.conditionals`).
+latent and pushes them through the same g — a von Mises–Fisher distribution on the sphere, a
+truncated normal or Laplace one in the box, a change of style for normal latents
+(:mod:`sslgeom.training.conditionals`).
 
 The latents carry no classes, so the class label of a sample is the index of its largest latent
 coordinate: a target derived from z that gives the pipeline's linear and k-NN probes something to
@@ -22,21 +24,25 @@ import numpy as np
 
 from sslgeom.data.io import Dataset
 
-LATENT_SPACES = ("sphere", "box")
+LATENT_SPACES = ("sphere", "box", "normal")
 # The negative slope of the leaky ReLUs between the mixing layers, as in the paper's code.
 MIXING_SLOPE = 0.2
 
 
 def sample_marginal(n: int, dim: int, space: str, rng: np.random.Generator) -> np.ndarray:
-    """``n`` latents (float64, n×dim) drawn uniformly from ``space``.
+    """``n`` latents (float64, n×dim) drawn from ``space``.
 
     ``"sphere"``: uniform on the unit sphere S^(dim−1), as standard Gaussian vectors divided by
-    their norms. ``"box"``: uniform in the unit cube [0, 1]^dim.
+    their norms. ``"box"``: uniform in the unit cube [0, 1]^dim. ``"normal"``: standard
+    normal, coordinates independent (von Kügelgen et al. 2021's content and style latents
+    without dependence between them).
     """
     _check_space(space)
     if space == "box":
         return rng.uniform(0.0, 1.0, size=(n, dim))
     gaussians = rng.standard_normal((n, dim))
+    if space == "normal":
+        return gaussians
     return gaussians / np.linalg.norm(gaussians, axis=1, keepdims=True)
 
 
@@ -93,13 +99,16 @@ def make_vectors(
     mixing_layers: int = 3,
     mixing_seed: int = 0,
     mixing_candidates: int = 1000,
+    content_latents: int | None = None,
 ) -> Dataset:
     """Latents uniform in ``space`` and their observations x = g(z) (float32, N×latent_dim).
 
     The latents come from ``np.random.default_rng(seed)`` (train, then test); g is the network
     of :func:`mixing_weights` (``latent_dim``, ``mixing_layers``, ``mixing_seed``,
     ``mixing_candidates``), applied in
-    float64. The labels are the index of each latent's largest coordinate.
+    float64. The labels are the index of each latent's largest coordinate. Normal latents
+    need ``content_latents``: the leading ones are content, named ``c1``, ``c2``, …, the rest
+    style, ``s1``, ``s2``, …; other latents are named ``z1``, ``z2``, ….
     """
     if latent_dim < 2:
         raise ValueError(f"latent_dim must be at least 2, got {latent_dim}")
@@ -112,7 +121,7 @@ def make_vectors(
     train_latents = sample_marginal(n_train, latent_dim, space, rng)
     test_latents = sample_marginal(n_test, latent_dim, space, rng)
     weights = mixing_weights(latent_dim, mixing_layers, mixing_seed, mixing_candidates)
-    latent_names = tuple(f"z{index + 1}" for index in range(latent_dim))
+    latent_names = _latent_names(latent_dim, space, content_latents)
     return Dataset(
         name="vectors",
         train_images=_observe(train_latents, weights),
@@ -130,8 +139,23 @@ def make_vectors(
             "mixing_layers": mixing_layers,
             "mixing_seed": mixing_seed,
             "mixing_candidates": mixing_candidates,
+            "content_latents": content_latents,
         },
     )
+
+
+def _latent_names(dim: int, space: str, content_latents: int | None) -> tuple[str, ...]:
+    if (space == "normal") != (content_latents is not None):
+        raise ValueError("content_latents is required for normal latents and only for them")
+    if content_latents is None:
+        return tuple(f"z{index + 1}" for index in range(dim))
+    if not 0 < content_latents < dim:
+        raise ValueError(
+            f"content_latents must leave content and style, 0 < content_latents < {dim}, "
+            f"got {content_latents}"
+        )
+    content = [f"c{index + 1}" for index in range(content_latents)]
+    return (*content, *(f"s{index + 1}" for index in range(dim - content_latents)))
 
 
 def _check_space(space: str) -> None:

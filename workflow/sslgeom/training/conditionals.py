@@ -58,6 +58,25 @@ def sample_vmf(mean: torch.Tensor, kappa: float) -> torch.Tensor:
     return component * mean + torch.sqrt(torch.clamp(1 - component**2, min=0)) * tangent
 
 
+def change_style(latents: torch.Tensor, content_dim: int, change_prob: float) -> torch.Tensor:
+    """The positive of von Kügelgen et al. 2021 (arXiv 2106.04619, section 5.1 without
+    dependence between the latents): the first ``content_dim`` coordinates (content) are kept;
+    each other coordinate (style) is, independently with probability ``change_prob``, moved by a
+    standard normal step, s̃_j ~ N(s_j, 1), else kept. Randomness from torch's global generator
+    on the device of ``latents``: the change mask first, then the steps."""
+    if not 0 < content_dim < latents.shape[1]:
+        raise ValueError(
+            f"content_dim must leave content and style, 0 < content_dim < {latents.shape[1]}, "
+            f"got {content_dim}"
+        )
+    if not 0 <= change_prob <= 1:
+        raise ValueError(f"change_prob must lie in [0, 1], got {change_prob}")
+    style = latents[:, content_dim:]
+    changed = torch.rand(style.shape, device=latents.device) < change_prob
+    steps = torch.randn_like(style)
+    return torch.cat([latents[:, :content_dim], style + changed * steps], dim=1)
+
+
 BOX_CONDITIONALS = ("normal", "laplace")
 
 

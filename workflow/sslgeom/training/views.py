@@ -27,6 +27,7 @@ from sslgeom.data.shapes import render
 from sslgeom.data.vectors import mix
 from sslgeom.training.augment import StrengthAugmentation, to_float_images
 from sslgeom.training.conditionals import (
+    change_style,
     mixing_network,
     resample_latents,
     sample_truncated,
@@ -144,11 +145,19 @@ def _generative_process(settings: dict, dataset: Dataset, device: torch.device):
 
 
 # the latent conditional a vectors run takes where it sets none, by the latents' space
-DEFAULT_CONDITIONALS = {"sphere": "vmf", "box": "normal"}
+DEFAULT_CONDITIONALS = {"sphere": "vmf", "box": "normal", "normal": "style"}
 
 
 def _vectors_conditional(settings: dict, generator: dict) -> Callable[[Tensor], Tensor]:
     kind = settings["latent_conditional"] or DEFAULT_CONDITIONALS[generator["space"]]
+    if kind == "style":
+        if generator["space"] != "normal":
+            raise ValueError("the style latent conditional needs normal latents")
+        return functools.partial(
+            change_style,
+            content_dim=generator["content_latents"],
+            change_prob=settings["style_change_prob"],
+        )
     if kind == "vmf":
         if generator["space"] != "sphere":
             raise ValueError("the vmf latent conditional needs sphere latents")

@@ -52,6 +52,7 @@ def settings(method: str, **overrides) -> dict:
         "predictor_hidden_dim": None,
         "byol_momentum": 0.996,
         "temperature": 0.2,
+        "similarity": "cosine",
         "vicreg_invariance_weight": 25,
         "vicreg_variance_weight": 25,
         "vicreg_covariance_weight": 1,

@@ -19,6 +19,7 @@ from sslgeom.config.messages import (
 )
 from sslgeom.config.schema import schema_error
 from sslgeom.data import dataset_kind, model_input_shape
+from sslgeom.training.conditionals import SPACE_CONDITIONALS
 from sslgeom.training.length import training_length
 
 PREDICTOR_METHODS = ("byol", "simsiam")
@@ -109,10 +110,6 @@ def check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOri
             f"{resampled} has no effect: only latent views on shapes resample latents; "
             "allowed: [] here",
         )
-
-
-# the latent conditionals that live in each space of vectors latents
-SPACE_CONDITIONALS = {"sphere": ["vmf"], "box": ["normal", "laplace"], "normal": ["style"]}
 
 
 def check_latent_conditional(settings: dict, datasets: dict, origin: RunOrigin) -> None:

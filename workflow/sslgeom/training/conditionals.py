@@ -78,6 +78,8 @@ def change_style(latents: torch.Tensor, content_dim: int, change_prob: float) ->
 
 
 BOX_CONDITIONALS = ("normal", "laplace")
+# the latent conditionals that live in each space of vectors latents; the first is its default
+SPACE_CONDITIONALS = {"sphere": ("vmf",), "box": BOX_CONDITIONALS, "normal": ("style",)}
 
 
 def sample_truncated(

@@ -27,6 +27,7 @@ from sslgeom.data.shapes import render
 from sslgeom.data.vectors import mix
 from sslgeom.training.augment import StrengthAugmentation, to_float_images
 from sslgeom.training.conditionals import (
+    SPACE_CONDITIONALS,
     change_style,
     mixing_network,
     resample_latents,
@@ -144,26 +145,23 @@ def _generative_process(settings: dict, dataset: Dataset, device: torch.device):
     raise ValueError(f"unknown generative process {generator['kind']!r}")
 
 
-# the latent conditional a vectors run takes where it sets none, by the latents' space
-DEFAULT_CONDITIONALS = {"sphere": "vmf", "box": "normal", "normal": "style"}
-
-
 def _vectors_conditional(settings: dict, generator: dict) -> Callable[[Tensor], Tensor]:
-    kind = settings["latent_conditional"] or DEFAULT_CONDITIONALS[generator["space"]]
+    space = generator["space"]
+    allowed = SPACE_CONDITIONALS[space]
+    kind = settings["latent_conditional"] or allowed[0]
+    if kind not in allowed:
+        raise ValueError(
+            f"the {kind} latent conditional does not live on {space} latents; "
+            f"allowed: {', '.join(allowed)}"
+        )
     if kind == "style":
-        if generator["space"] != "normal":
-            raise ValueError("the style latent conditional needs normal latents")
         return functools.partial(
             change_style,
             content_dim=generator["content_latents"],
             change_prob=settings["style_change_prob"],
         )
     if kind == "vmf":
-        if generator["space"] != "sphere":
-            raise ValueError("the vmf latent conditional needs sphere latents")
         return functools.partial(sample_vmf, kappa=settings["latent_concentration"])
-    if generator["space"] != "box":
-        raise ValueError(f"the {kind} latent conditional is truncated to the box: box latents only")
     return functools.partial(sample_truncated, scale=settings["latent_scale"], distribution=kind)
 
 

@@ -509,8 +509,8 @@ CONTROL_DESIGN = Design(
 
 def latent_view_tables(drop: float, rng) -> dict[str, pd.DataFrame]:
     """Latent-view runs at strength 0: a resampled latent's projector R² is 0.8 − ``drop``, a
-    shared one 0.8 (+ noise); a resampled latent's tangent ρ − ρ(span) is −``drop``, a shared
-    one +``drop``; projector class accuracy 0.9."""
+    shared one 0.8 (+ noise); a resampled latent's tangent ρ − ρ(span) and log10 step
+    sensitivity are −``drop``, a shared one's +``drop``; projector class accuracy 0.9."""
     metrics, geometry = [], []
     for choice, seed in itertools.product(CHOICES, SEEDS):
         run = {"dataset": "shapes", "method": "simclr", "strength": 0.0, "seed": seed}
@@ -524,11 +524,11 @@ def latent_view_tables(drop: float, rng) -> dict[str, pd.DataFrame]:
                 run | {"layer": "projector", "metric": f"latent_r2_{latent}", "value": r2}
             )
             excess = (-drop if latent in resampled else drop) + 0.01 * rng.standard_normal()
+            family = {"family": f"latent:{latent}"}
             geometry.append(
-                run
-                | {"family": f"latent:{latent}", "metric": "sensitivity_minus_random_span"}
-                | {"value": excess}
+                run | family | {"metric": "sensitivity_minus_random_span", "value": excess}
             )
+            geometry.append(run | family | {"metric": "step_sensitivity", "value": 10**excess})
     return {"metrics": pd.DataFrame(metrics), "geometry": pd.DataFrame(geometry)}
 
 
@@ -552,6 +552,11 @@ def test_latent_view_claims_on_planted_effects():
         k5 = claims[claims["claim"] == "K5"]
         assert len(k5) == 4 and set(k5["verdict"]) == {"supported"}
         assert k5["estimate"].to_numpy() == pytest.approx(-2 * drop, abs=0.03)
+        steps = claims[claims["claim"].isin(["K6", "K7"])]
+        assert sorted(steps["claim"].value_counts()) == [4, 8]
+        assert set(steps["verdict"]) == {expected}
+        resampled = claims[claims["claim"] == "K6"]["estimate"].to_numpy()
+        assert resampled == pytest.approx(-drop, abs=0.03)
 
 
 def test_k1_estimate_is_the_mean_over_seeds_of_the_resampled_minus_shared_gap():
@@ -597,6 +602,84 @@ def test_content_style_claim_is_content_minus_style_kernel_r2_per_layer():
             gaps.append(content - style)
         assert z2.loc[layer, "estimate"] == pytest.approx(np.mean(gaps))
         assert z2.loc[layer, "verdict"] == "supported"
+
+
+def test_exact_tangent_claims_of_content_and_style_by_direct_computation():
+    """Z4–Z7 from planted per-seed values: each estimate is the mean over seeds of the effect
+    computed here from its statement."""
+    rng = np.random.default_rng(11)
+    rows = []
+    for seed in SEEDS:
+        run = {"dataset": "vectors_normal", "method": "simclr", "strength": 0.0, "seed": seed}
+
+        def add(family, metric, value, run=run):
+            rows.append(run | {"family": family, "metric": metric, "value": value})
+
+        add("style", "output_gain", 0.01 * rng.uniform(0.5, 1.5))
+        add("content", "output_gain", rng.uniform(0.5, 1.5))
+        add("style", "step_sensitivity", 0.05 * rng.uniform(0.5, 1.5))
+        for name in ("c1", "c2", "s1", "s2", "s3"):
+            rho = rng.uniform(2, 3) if name[0] == "c" else rng.uniform(0, 0.2)
+            add(f"latent:{name}", "sensitivity", rho)
+            add(f"latent:{name}", "sensitivity_minus_random_span", rho - 1.5)
+    geometry = pd.DataFrame(rows)
+    metrics = geometry.assign(layer="projector", metric="probe_acc").drop(columns="family")
+    design = Design(["dataset", "method", "strength", "seed"])
+    claims = claim_rows(
+        {"metrics": metrics, "geometry": geometry},
+        design,
+        OPTIONS,
+        dataset_spaces={"vectors_normal": "normal"},
+    ).set_index("claim")
+
+    def value(seed, family, metric):
+        match = (geometry["seed"] == seed) & (geometry["family"] == family)
+        return geometry[match & (geometry["metric"] == metric)]["value"].item()
+
+    def latent_mean(seed, names, metric):
+        return np.mean([value(seed, f"latent:{name}", metric) for name in names])
+
+    style, content = ("s1", "s2", "s3"), ("c1", "c2")
+    expected = {
+        "Z4": [
+            math.log10(value(s, "style", "output_gain") / value(s, "content", "output_gain"))
+            for s in SEEDS
+        ],
+        "Z5": [latent_mean(s, style, "sensitivity_minus_random_span") for s in SEEDS],
+        "Z6": [
+            latent_mean(s, style, "sensitivity") - latent_mean(s, content, "sensitivity")
+            for s in SEEDS
+        ],
+        "Z7": [math.log10(value(s, "style", "step_sensitivity")) for s in SEEDS],
+    }
+    for claim, effects in expected.items():
+        assert claims.loc[claim, "estimate"] == pytest.approx(np.mean(effects))
+        assert claims.loc[claim, "verdict"] == "supported"
+
+
+def test_step_geometry_claims_compare_augmentation_and_style_steps_with_data_steps():
+    rows = []
+    rng = np.random.default_rng(12)
+    for seed, strength in itertools.product(SEEDS, (0.0, 0.5, 1.0)):
+        run = {"dataset": "shapes", "method": "simclr", "strength": strength, "seed": seed}
+        for family, step in (("augmentation", 0.1), ("style", 0.5), ("data", 1.0)):
+            value = step * rng.uniform(0.8, 1.2)
+            rows.append(run | {"family": family, "metric": "step_sensitivity", "value": value})
+            for metric in ("sensitivity", "sensitivity_minus_random_span"):  # what G2 reads
+                rows.append(run | {"family": family, "metric": metric, "value": 1.0})
+        rows.append(run | {"family": "data", "metric": "angle_minus_random_span", "value": -5.0})
+    geometry = pd.DataFrame(rows)
+    metrics = geometry.assign(layer="projector", metric="probe_acc").drop(columns="family")
+    claims = claim_rows({"metrics": metrics, "geometry": geometry}, DESIGN, OPTIONS)
+    claims = claims.set_index("claim")
+    steps = geometry[geometry["metric"] == "step_sensitivity"]
+    table = steps.set_index(["family", "seed", "strength"])["value"]
+    for claim, family in (("G3a", "augmentation"), ("G3b", "style")):
+        per_seed = [
+            np.mean([math.log10(table[family, s, x] / table["data", s, x]) for x in (0.5, 1.0)])
+            for s in SEEDS
+        ]
+        assert claims.loc[claim, "estimate"] == pytest.approx(np.mean(per_seed))
 
 
 @pytest.mark.parametrize(("l1_mcc", "verdict"), [(0.95, "supported"), (0.4, "contradicted")])

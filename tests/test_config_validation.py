@@ -118,11 +118,6 @@ def leaving_backbone_default_on_vectors(config: dict) -> None:
     del config["experiments"]["tiny"]["settings"]["backbone"]  # the default, resnet
 
 
-def keeping_geometry_on_vectors(config: dict) -> None:
-    training_on_vectors()(config)
-    del config["experiments"]["tiny"]["analyses"]  # the default, [geometry]
-
-
 def training_a_vit(dataset: str | None = None, **settings):
     """A mutation that gives tiny's runs (on ``dataset`` only, if given) a ViT backbone with
     ``settings``."""
@@ -502,11 +497,6 @@ BAD_CONFIGS = {
         f"at {TINY}.settings.views: 'augmentation': vectors have no image augmentation; "
         "allowed: latent",
     ),
-    "geometry of vectors": (
-        keeping_geometry_on_vectors,
-        f"at {TINY}.analyses: geometry measures image augmentations and rendered latents, "
-        "which vectors do not have; allowed: analyses without geometry (e.g. analyses: [])",
-    ),
     "latent views on mnist5k": (
         latent_views_on("mnist5k"),
         f"at {TINY}.settings.views: 'latent' views rerun a generative process, which mnist5k "
@@ -615,6 +605,13 @@ def test_runs_are_the_experiment_runs_with_run_defaults(tiny):
     assert runs["tiny"] == {
         run: {**defaults, **settings} for run, settings in expected_runs.items()
     }
+
+
+def test_geometry_of_vectors_and_an_identity_mlp_encoder_are_valid(tiny):
+    training_on_vectors(mlp_dims=[])(tiny)
+    del tiny["experiments"]["tiny"]["analyses"]  # the default, [geometry]
+    (run,) = validate_config(tiny, SCHEMAS)["tiny"].values()
+    assert run["mlp_dims"] == []
 
 
 def test_the_vectors_and_latent_views_mutations_start_from_valid_configs(tiny):

@@ -173,12 +173,44 @@ def test_tangent_sensitivity_bars_are_the_span_differences_coloured_by_resamplin
         np.testing.assert_allclose(spans, [[h - 0.05, h + 0.05] for h in expected])
         (baseline,) = reference_lines(ax)
         assert list(baseline.get_ydata()) == [0.0, 0.0]
-    assert fig.axes[0].get_ylabel() == "ρ(latent) − ρ(random\ndirection in data span)"
+    assert fig.axes[0].get_ylabel() == "local: ρ(latent) − ρ(random\ndirection in data span)"
     assert [text.split(" (")[0] for text in legend_texts(fig)] == [
-        "resampled by the views",
+        "changed by the views",
         "shared by the views",
     ]
+
+
+def test_tangent_figure_draws_the_redraw_steps_in_a_second_row():
+    """Step sensitivities of 10^(ρ − ρ(span)) give second-row bars (log10) equal to the first's."""
+    geometry = control_geometry()
+    local = geometry[geometry["metric"] == "sensitivity_minus_random_span"]
+    local = local[local["family"].str.startswith("latent:")]
+    steps = local.assign(metric="step_sensitivity", value=10 ** local["value"])
+    table = figure_tables.controls_tangent_sensitivity(pd.concat([geometry, steps]), DESIGN)
+    fig = controls.plot_controls_tangent_sensitivity(table, FACTORS)
+    n = len(RESAMPLED)
+    assert len(fig.axes) == 2 * n
+    for first, second in zip(fig.axes[:n], fig.axes[n:], strict=True):
+        heights = [bar.get_height() for bar in first.patches]
+        np.testing.assert_allclose([bar.get_height() for bar in second.patches], heights)
+        assert second.get_title() == ""
+    assert fig.axes[n].get_ylabel().startswith("global: log10 output change")
     preview(fig, "controls_tangent_sensitivity")
+
+
+def test_style_latents_of_content_style_vectors_are_changed_by_the_views():
+    rows = [
+        {"dataset": "vectors_normal", "method": "simclr", "strength": 0.0, "seed": 0}
+        | {"family": f"latent:{name}", "metric": "sensitivity_minus_random_span", "value": 0.0}
+        for name in ("c1", "c2", "s1", "s2")
+    ]
+    table = figure_tables.controls_tangent_sensitivity(pd.DataFrame(rows), VECTORS_DESIGN)
+    assert dict(zip(table["latent"], table["resampled"], strict=True)) == {
+        "c1": False,
+        "c2": False,
+        "s1": True,
+        "s2": True,
+    }
 
 
 def test_tangent_sensitivity_reads_its_table_back_from_csv():

@@ -40,9 +40,10 @@ def test_latent_view_runs_state_the_control_claims_and_draw_them(workdir):
     results = workdir / "results" / "latent_views"
     claims = pd.read_csv(results / "claims.csv")
     # K1 and K5 for pos_x and pos_y (each shared by the other choice) and object_hue; K4 per
-    # choice; one tangent claim (K2 or K3) per style latent and choice
+    # choice; one tangent claim (K2 or K3) and one redraw claim (K6 or K7) per style latent and
+    # choice
     counts = claims["claim"].value_counts().to_dict()
-    assert counts == {"K1": 3, "K4": 2, "K2": 3, "K3": 9, "K5": 3}
+    assert counts == {"K1": 3, "K4": 2, "K2": 3, "K3": 9, "K5": 3, "K6": 3, "K7": 9}
     assert set(claims["resampled_latents"]) == {"pos_x-pos_y", "object_hue"}
     assert set(claims["n_seeds"]) == {2}
     metrics = pd.read_csv(results / "metrics.csv")

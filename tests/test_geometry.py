@@ -196,7 +196,8 @@ def test_run_geometry_compares_each_family_with_baselines_of_its_dimension():
         "test_encoder": test_encoder,
         "geometry_jacobians": repeated(jacobian, n),
         "geometry_augmentation_moves": moves,
-        "geometry_style_tangents": repeated(unit_vectors(d_h, [0, 1, 2]) * 5.0, n),
+        "geometry_latent_tangents": repeated(unit_vectors(d_h, [0, 1, 2]) * 5.0, n),
+        "geometry_latent_names": np.array(["pos_x", "pos_y", "scale"]),
     }
     options = {"k": 2, "n_neighbors": 10, "seed": 0, "span_variance": 0.99}
     rows, _ = run_geometry(embeddings, options)
@@ -219,3 +220,39 @@ def test_run_geometry_compares_each_family_with_baselines_of_its_dimension():
         assert value[f"latent:{name}", "sensitivity"] == pytest.approx(expected)
         minus_span = value[f"latent:{name}", "sensitivity_minus_random_span"]
         assert minus_span == pytest.approx(expected - 2.0, abs=0.05)
+    # per unit of each latent the encoder moves by 5 (‖5 e_i‖² = 25); the output keeps e0, e1
+    assert value["style", "encoder_gain"] == pytest.approx(25.0)
+    assert value["style", "output_gain"] == pytest.approx(50 / 3)
+    assert value["latent:pos_x", "output_gain"] == pytest.approx(25.0)
+    assert value["latent:scale", "output_gain"] == pytest.approx(0.0)
+    assert not any(metric == "step_sensitivity" for _, metric in value)  # no steps extracted
+
+
+def test_step_sensitivity_and_latent_blocks_of_content_and_style_vectors():
+    """Latents c1, c2, s1 with their redraw steps: each family's step sensitivity is the mean
+    squared output change along its moves over that along the random moves."""
+    n, d_h = 4, 5
+    latent_steps = np.zeros((n, 3, 2))
+    latent_steps[..., 0] = [[1.0, 3.0, 0.0], [1.0, 1.0, 0.2], [3.0, 3.0, 0.0], [3.0, 1.0, 0.2]]
+    latent_steps[..., 1] = 2.0
+    data_steps = np.stack([np.full((n, 6), 8.0), np.full((n, 6), 4.0)], axis=-1)
+    rng = np.random.default_rng(0)
+    embeddings = {
+        "test_encoder": rng.standard_normal((50, d_h)),
+        "geometry_jacobians": repeated(np.eye(2, d_h), n),
+        "geometry_latent_tangents": repeated(unit_vectors(d_h, [0, 1, 2]), n),
+        "geometry_latent_names": np.array(["c1", "c2", "s1"]),
+        "geometry_latent_steps": latent_steps,
+        "geometry_data_steps": data_steps,
+    }
+    options = {"k": 2, "n_neighbors": 10, "seed": 0, "span_variance": 0.99}
+    rows, _ = run_geometry(embeddings, options)
+    value = {(row["family"], row["metric"]): row["value"] for row in rows}
+    assert value["content", "dimension"] == 2 and value["style", "dimension"] == 1
+    assert value["content", "step_sensitivity"] == pytest.approx(2.0 / 2.0)
+    assert value["latent:c1", "step_sensitivity"] == pytest.approx(2.0 / 2.0)
+    assert value["latent:s1", "step_sensitivity"] == pytest.approx(0.1 / 2.0)
+    assert value["style", "step_sensitivity"] == pytest.approx(0.05)
+    assert value["data", "step_sensitivity"] == pytest.approx(2.0)
+    assert value["content", "output_gain"] == pytest.approx(1.0)
+    assert value["style", "output_gain"] == pytest.approx(0.0)

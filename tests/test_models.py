@@ -226,6 +226,15 @@ def test_mlp_on_vectors_is_its_linear_layers_with_leaky_relus_between(dims):
         torch.testing.assert_close(out, mlp_by_hand(mlp, x))
 
 
+def test_an_mlp_without_layers_is_the_identity_and_trains_with_its_projector():
+    mlp = MLP(6, [])
+    x = torch.randn(10, 6)
+    assert mlp.out_dim == 6 and not list(mlp.parameters())
+    torch.testing.assert_close(mlp(x), x, rtol=0, atol=0)
+    model = build_model((6,), 2, 8, 3, backbone="mlp", mlp_dims=())
+    assert model.forward_all(x)["encoder"].equal(x)
+
+
 def test_mlp_reads_images_as_their_pixels():
     torch.manual_seed(1)
     images = torch.rand(IMAGES)

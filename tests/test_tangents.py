@@ -1,6 +1,7 @@
 """What the embed job extracts for the geometry: projector Jacobians and encoder-space moves."""
 
 import dataclasses
+import functools
 
 import numpy as np
 import pytest
@@ -23,13 +24,17 @@ from sslgeom.data.shapes import (
     render,
     sample_latents,
 )
+from sslgeom.data.vectors import MIXING_SLOPE, make_vectors, mix, mixing_weights
 from sslgeom.embedding.embeddings import embed_split
 from sslgeom.embedding.tangents import (
+    LATENT_REDRAWS,
     augmentation_moves,
     class_change_directions,
+    exact_latent_tangents,
     extract_tangents,
     latent_tangents,
     projector_jacobians,
+    step_changes,
 )
 from sslgeom.io.artifacts import save_npz_atomically
 from sslgeom.metrics.subspaces import augmentation_tangent, principal_angles
@@ -195,6 +200,8 @@ OPTIONS = {
     "tangent_strength": 0.2,
     "n_augmentations": 3,
     "latent_epsilon": 0.02,
+    "n_neighbors": 3,
+    "span_variance": 0.99,
     "seed": 0,
     "batch_size": 4,
 }
@@ -226,9 +233,13 @@ def test_extract_tangents_shapes_and_families(rendered):
     shapes = {
         TANGENT_ARRAYS["jacobians"]: (5, 3, d_h),
         TANGENT_ARRAYS["augmentation"]: (5, 3, d_h),
+        TANGENT_ARRAYS["data_steps"]: (5, 3, 2),
+        TANGENT_ARRAYS["augmentation_steps"]: (5, 3, 2),
     }
     if rendered:
-        shapes[TANGENT_ARRAYS["style"]] = (5, d_h, len(STYLE_LATENTS))
+        shapes[TANGENT_ARRAYS["latent"]] = (5, d_h, len(STYLE_LATENTS))
+        shapes[TANGENT_ARRAYS["latent_names"]] = (len(STYLE_LATENTS),)
+        shapes[TANGENT_ARRAYS["latent_steps"]] = (5, len(STYLE_LATENTS), 2)
         shapes[TANGENT_ARRAYS["content"]] = (5, d_h, len(SHAPE_CLASSES) - 1)
     assert {key: value.shape for key, value in arrays.items()} == shapes
     reference = projector_jacobians(model.projector, torch.from_numpy(test_encoder[:5]))
@@ -261,3 +272,79 @@ def test_geometry_run_measures_the_extracted_arrays_and_names_a_file_without_the
     save_npz_atomically({"test_encoder": test_encoder}, tmp_path / "plain.npz")
     with pytest.raises(ValueError, match="plain.npz holds no geometry arrays.*forcerun embed"):
         geometry_run(tmp_path / "plain.npz", *outputs, options)
+
+
+# --- exact tangents and finite steps ------------------------------------------------------
+
+
+def test_exact_latent_tangents_are_the_chain_rule_through_the_mixing():
+    """h = A mix(z) + b with mix(z) = W₂ σ(W₁ z): ∂h/∂z = A W₂ diag(σ′(W₁ z)) W₁, σ′ being 1
+    or the leaky slope."""
+    torch.manual_seed(0)
+    first, second = mixing_weights(4, 2, seed=0, n_candidates=10)
+    encoder = nn.Linear(4, 3)
+    latents = np.random.default_rng(0).standard_normal((6, 4))
+    mixing = [torch.from_numpy(weight).float() for weight in (first, second)]
+    tangents = exact_latent_tangents(encoder, functools.partial(mix, weights=mixing), latents)
+    slopes = np.where(latents @ first.T >= 0, 1.0, MIXING_SLOPE)
+    weight = encoder.weight.detach().double().numpy()
+    expected = weight @ second @ (slopes[:, :, None] * first)
+    assert tangents.shape == (6, 3, 4)
+    np.testing.assert_allclose(tangents.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_step_changes_of_a_linear_projector_are_its_closed_forms():
+    """g(h) = A h and a one-dimensional span e₁: the move Δ changes the output by ‖A Δ‖², the
+    random move of the same length (±‖Δ‖ e₁) by ‖Δ‖² ‖A e₁‖²."""
+    torch.manual_seed(0)
+    projector = nn.Linear(4, 3, bias=False)
+    start, moves = torch.randn(5, 4), torch.randn(5, 2, 4)
+    span = np.eye(4)[:, [1]]
+    changes = step_changes(projector, start, moves, span, seed=0)
+    weight = projector.weight.detach().double()
+    along_moves = ((moves.double() @ weight.T) ** 2).sum(-1)
+    along_span = (moves.double() ** 2).sum(-1) * (weight[:, 1] ** 2).sum()
+    assert changes.shape == (5, 2, 2) and changes.dtype == torch.float64
+    torch.testing.assert_close(changes[..., 0], along_moves, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(changes[..., 1], along_span, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(("space", "mean", "variance"), [("normal", 0, 1), ("box", 0.5, 1 / 12)])
+def test_a_latent_redraw_takes_one_coordinate_from_its_marginal(space, mean, variance):
+    latents = np.random.default_rng(0).standard_normal((20000, 3))
+    redrawn = LATENT_REDRAWS[space](latents, 1, np.random.default_rng(1))
+    np.testing.assert_array_equal(redrawn[:, [0, 2]], latents[:, [0, 2]])
+    assert redrawn[:, 1].mean() == pytest.approx(mean, abs=0.02)
+    assert redrawn[:, 1].var() == pytest.approx(variance, rel=0.03)
+    assert "sphere" not in LATENT_REDRAWS  # its coordinates are not independent
+
+
+@pytest.mark.parametrize("space", ["normal", "sphere"])
+def test_extract_tangents_on_vectors_is_exact_and_redraws_each_latent(space):
+    content = 2 if space == "normal" else None
+    dataset = make_vectors(40, 30, 0, 4, space, mixing_candidates=10, content_latents=content)
+    torch.manual_seed(0)
+    model = build_model((4,), 2, 8, 3, backbone="mlp", mlp_dims=(6,))
+    test_encoder = embed_split(model, dataset.test_images, 8)["encoder"]
+    arrays = extract_tangents(model, dataset, test_encoder, OPTIONS)
+    assert TANGENT_ARRAYS["augmentation"] not in arrays
+    assert list(arrays[TANGENT_ARRAYS["latent_names"]]) == list(dataset.latent_names)
+    assert arrays[TANGENT_ARRAYS["latent"]].shape == (5, 6, 4)
+    if space == "sphere":
+        assert TANGENT_ARRAYS["latent_steps"] not in arrays
+        return
+    # the redraw steps, recomputed one latent after another from the same generator
+    weights = mixing_weights(4, 3, 0, 10)
+    latents = dataset.test_latents[:5].astype(np.float64)
+    rng = np.random.default_rng(OPTIONS["seed"])
+    model.eval()
+    with torch.no_grad():
+        output = model.projector(model.encoder(torch.from_numpy(mix(latents, weights)).float()))
+        for index in range(4):
+            redrawn = latents.copy()
+            redrawn[:, index] = rng.standard_normal(5)
+            moved = torch.from_numpy(mix(redrawn, weights)).float()
+            change = ((model.projector(model.encoder(moved)) - output) ** 2).sum(-1)
+            np.testing.assert_allclose(
+                arrays[TANGENT_ARRAYS["latent_steps"]][:, index, 0], change.numpy(), rtol=1e-4
+            )

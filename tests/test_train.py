@@ -552,6 +552,8 @@ GEOMETRY_EXTRACTION = {
     "tangent_strength": 0.2,
     "n_augmentations": 2,
     "latent_epsilon": 0.02,
+    "n_neighbors": 3,
+    "span_variance": 0.99,
     "seed": 0,
     "batch_size": 8,
 }

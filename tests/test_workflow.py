@@ -142,7 +142,7 @@ def test_changing_an_analysis_option_reruns_only_analyses_and_figures(finished_r
 
 def test_changing_a_geometry_measurement_option_reruns_only_the_geometry(finished_run):
     config = yaml.safe_load(TINY_CONFIG.read_text())
-    config.setdefault("geometry", {})["n_neighbors"] = 7
+    config.setdefault("geometry", {})["k"] = 3
     (finished_run / "changed.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     jobs = planned_jobs(snakemake("-n", "--configfile", "changed.yaml", workdir=finished_run))
     assert jobs["geometry"] == 4
@@ -215,7 +215,10 @@ def test_claims_are_computed_from_the_tables(finished_run):
     results = finished_run / "results/tiny"
     claims = pd.read_csv(results / "claims.csv")
     by_dataset = claims.groupby("dataset")["claim"].apply(sorted).to_dict()
-    assert by_dataset == {"mnist5k": ["C2a", "G1", "G2a"], "shapes": ["C2a", "G1", "G2a", "G2b"]}
+    assert by_dataset == {
+        "mnist5k": ["C2a", "G1", "G2a", "G3a"],
+        "shapes": ["C2a", "G1", "G2a", "G2b", "G3a", "G3b"],
+    }
     assert (claims["verdict"] == "inconclusive").all() and (claims["n_seeds"] == 1).all()
     metrics = pd.read_csv(results / "metrics.csv").query(
         "metric == 'probe_acc' and strength == 0.5"

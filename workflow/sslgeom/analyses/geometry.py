@@ -1,10 +1,14 @@
 """The tangent-plane geometry of one trained run (Cosentino et al. 2022, arXiv 2205.06926).
 
-At the encoder outputs h of test images: the projector Jacobian's spectrum, and for each
-family of encoder-space directions — augmentation tangent, data tangent, style latents and
-content (class) changes on rendered data — the projector's sensitivity ρ and the principal
-angles to the subspace the projector keeps, each against random subspaces of the same dimension
-drawn from the whole encoder space and from the span of the data.
+At the encoder outputs h of test inputs: the projector Jacobian's spectrum, and for each
+family of encoder-space directions — augmentation tangent, data tangent, the tangents of
+generating latents (finite differences on rendered shapes, exact on vectors) and content
+(class) changes on rendered data — the projector's local sensitivity ρ and the principal angles
+to the subspace the projector keeps, each against random subspaces of the same dimension drawn
+from the whole encoder space and from the span of the data. Beside the local ρ, a global one:
+the projector's output change along finite moves (to neighbours, augmentations, a latent drawn
+anew) against random moves of the same length in the data span; and, along latent tangents,
+how far the encoder and the output move per unit of the latent.
 
 Everything the model has to compute (Jacobians, encoder-space moves) is extracted by the
 embedding stage (:mod:`sslgeom.embedding.tangents`) into the run's ``embeddings.npz``, so
@@ -14,6 +18,7 @@ this stage is numpy only and reruns cheaply when a measurement option changes.
 import numpy as np
 
 from sslgeom.data.shapes import STYLE_LATENTS
+from sslgeom.data.vectors import is_content_name, is_style_name
 from sslgeom.io.artifacts import load_embeddings, rebuild_hint, write_rows
 from sslgeom.metrics.subspaces import (
     augmentation_tangent,
@@ -31,9 +36,14 @@ from sslgeom.metrics.subspaces import (
 # key of each extracted array in embeddings.npz
 TANGENT_ARRAYS = {
     "jacobians": "geometry_jacobians",  # N × d_z × d_h
-    "augmentation": "geometry_augmentation_moves",  # N × A × d_h
-    "style": "geometry_style_tangents",  # N × d_h × (style latents), shapes only
+    "augmentation": "geometry_augmentation_moves",  # N × A × d_h, images only
+    "latent": "geometry_latent_tangents",  # N × d_h × (measured latents), generated data only
+    "latent_names": "geometry_latent_names",  # the measured latents, in column order
     "content": "geometry_content_moves",  # N × d_h × (classes − 1), shapes only
+    # output changes along finite moves and along random moves of the same lengths: … × 2
+    "data_steps": "geometry_data_steps",  # N × n_neighbors × 2
+    "augmentation_steps": "geometry_augmentation_steps",  # N × A × 2
+    "latent_steps": "geometry_latent_steps",  # N × (measured latents) × 2
 }
 # the config's geometry options that the extraction (embedding stage) uses, and those that
 # this stage's measurements use: a change reruns only the stages that use the option
@@ -42,6 +52,8 @@ EXTRACTION_OPTIONS = (
     "tangent_strength",
     "n_augmentations",
     "latent_epsilon",
+    "n_neighbors",
+    "span_variance",
     "seed",
     "batch_size",
 )
@@ -50,31 +62,89 @@ MEASUREMENT_OPTIONS = ("k", "n_neighbors", "span_variance", "seed")
 
 BASELINES = ("random", "random_span")
 LATENT_FAMILY_PREFIX = "latent:"
+# which generating latents the views change (style) and which they share (content): the
+# shapes' style latents, and the content/style vectors' s1, s2, … and c1, c2, …
+LATENT_BLOCKS = {
+    "style": lambda name: name in STYLE_LATENTS or is_style_name(name),
+    "content": is_content_name,
+}
 
 
 def tangent_families(embeddings: dict[str, np.ndarray], k: int, n_neighbors: int):
     """Orthonormal bases (n × d_h × ·) of every measured direction family at the n extracted
-    images: augmentation and data tangents of dimension k; on rendered data the style
-    tangents (one per style latent), the content moves (one per other class) and each style
-    latent's tangent on its own (:func:`latent_family`)."""
-    moves = embeddings[TANGENT_ARRAYS["augmentation"]]
-    families = {
-        "augmentation": augmentation_tangent(moves, k),
-        "data": data_tangent(embeddings["test_encoder"], k, n_neighbors, n_rows=len(moves)),
+    inputs: the data tangent of dimension k; on images the augmentation tangent of dimension
+    k; on generated data each measured latent's tangent on its own (:func:`latent_family`) and
+    the style and content blocks of them (:data:`LATENT_BLOCKS`); on shapes the content
+    family is the class-change moves (one per other class)."""
+    n = len(embeddings[TANGENT_ARRAYS["jacobians"]])
+    families = {"data": data_tangent(embeddings["test_encoder"], k, n_neighbors, n_rows=n)}
+    if TANGENT_ARRAYS["augmentation"] in embeddings:
+        families["augmentation"] = augmentation_tangent(
+            embeddings[TANGENT_ARRAYS["augmentation"]], k
+        )
+    families |= {
+        family: orthonormal_basis(columns) for family, columns in latent_columns(embeddings).items()
     }
-    for family in ("style", "content"):
-        if TANGENT_ARRAYS[family] in embeddings:
-            families[family] = orthonormal_basis(embeddings[TANGENT_ARRAYS[family]])
-    if TANGENT_ARRAYS["style"] in embeddings:
-        style = embeddings[TANGENT_ARRAYS["style"]]
-        # columns in the order the extraction takes them (embedding.tangents.extract_tangents)
-        for index, name in zip(range(style.shape[-1]), STYLE_LATENTS, strict=False):
-            families[latent_family(name)] = orthonormal_basis(style[..., index : index + 1])
+    if TANGENT_ARRAYS["content"] in embeddings:
+        families["content"] = orthonormal_basis(embeddings[TANGENT_ARRAYS["content"]])
     return families
 
 
+def latent_groups(embeddings: dict[str, np.ndarray]) -> dict[str, list[int]]:
+    """The latent families and their columns among the measured latents: every latent alone,
+    and the blocks of :data:`LATENT_BLOCKS` that have members; none without latent tangents."""
+    if TANGENT_ARRAYS["latent_names"] not in embeddings:
+        return {}
+    names = [str(name) for name in embeddings[TANGENT_ARRAYS["latent_names"]]]
+    groups = {}
+    for block, is_member in LATENT_BLOCKS.items():
+        members = [index for index, name in enumerate(names) if is_member(name)]
+        if members:
+            groups[block] = members
+    return groups | {latent_family(name): [index] for index, name in enumerate(names)}
+
+
+def latent_columns(embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The raw tangents (n × d_h × ·) of each latent family (:func:`latent_groups`)."""
+    tangents = embeddings.get(TANGENT_ARRAYS["latent"])
+    return {family: tangents[..., index] for family, index in latent_groups(embeddings).items()}
+
+
+def family_steps(embeddings: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The output changes (… × 2: along the move, along the random move) of each family that
+    has finite moves: data (to neighbours), augmentation, and the latent families (redraws)."""
+    steps = {
+        family: embeddings[TANGENT_ARRAYS[f"{family}_steps"]]
+        for family in ("data", "augmentation")
+        if TANGENT_ARRAYS[f"{family}_steps"] in embeddings
+    }
+    redraws = embeddings.get(TANGENT_ARRAYS["latent_steps"])
+    if redraws is not None:
+        steps |= {family: redraws[:, index] for family, index in latent_groups(embeddings).items()}
+    return steps
+
+
+def step_sensitivity(changes: np.ndarray) -> float:
+    """The projector's mean squared output change along a family's finite moves over that
+    along random moves of the same lengths in the data span (``changes``: … × 2): below 1,
+    the projector shrinks the family's moves more than the data span's directions."""
+    return float(changes[..., 0].mean() / changes[..., 1].mean())
+
+
+def latent_gains(jacobians: np.ndarray, columns: np.ndarray) -> dict[str, float]:
+    """How far the encoder and the projector output move per unit of the latents: the mean,
+    over the inputs and the family's latents, of ‖∂h/∂z_i‖² (``encoder_gain``) and of
+    ‖J ∂h/∂z_i‖² (``output_gain``), from the raw tangents ``columns`` (n × d_h × m)."""
+    tangents = np.asarray(columns, dtype=np.float64)
+    moved = np.asarray(jacobians, dtype=np.float64) @ tangents
+    return {
+        "encoder_gain": float(np.mean(np.sum(tangents**2, axis=-2))),
+        "output_gain": float(np.mean(np.sum(moved**2, axis=-2))),
+    }
+
+
 def latent_family(name: str) -> str:
-    """The family of one style latent's tangent direction (dimension 1)."""
+    """The family of one latent's tangent direction (dimension 1)."""
     return f"{LATENT_FAMILY_PREFIX}{name}"
 
 
@@ -106,7 +176,9 @@ def run_geometry(embeddings: dict[str, np.ndarray], options: dict) -> tuple[list
     The baselines at dimension k are also rows of their own (families ``random`` and
     ``random_span``); the span is the principal subspace of the test embeddings holding
     ``span_variance`` of their variance, widened to the largest family dimension if needed
-    (its dimension is the row of family ``data_span``).
+    (its dimension is the row of family ``data_span``). Families with finite moves get a row
+    ``step_sensitivity`` (:func:`step_sensitivity`), latent families ``encoder_gain`` and
+    ``output_gain`` (:func:`latent_gains`).
     """
     jacobians = embeddings[TANGENT_ARRAYS["jacobians"]]
     stats = jacobian_spectrum_stats(jacobians)
@@ -142,6 +214,13 @@ def run_geometry(embeddings: dict[str, np.ndarray], options: dict) -> tuple[list
                 }
                 for metric, value in measured.items()
             ]
+    for family, changes in family_steps(embeddings).items():
+        rows.append(
+            {"family": family, "metric": "step_sensitivity", "value": step_sensitivity(changes)}
+        )
+    for family, columns in latent_columns(embeddings).items():
+        gains = latent_gains(jacobians, columns)
+        rows += [{"family": family, "metric": m, "value": v} for m, v in gains.items()]
     return rows, stats["mean_singular_values"]
 
 

@@ -1,19 +1,19 @@
-"""The known-answer controls' claims: K1–K5 on shapes' latent views (what the views resample
-must be lost, what they share kept), Z1 and Z3 on Zimmermann et al.'s vectors, Z2 on von
-Kügelgen et al.'s content and style."""
+"""The known-answer controls' claims: K1–K7 on shapes' latent views (what the views resample
+must be lost, what they share kept), Z1 and Z3 on Zimmermann et al.'s vectors, Z2 and Z4–Z7 on
+von Kügelgen et al.'s content and style (Z4–Z7 along exact latent tangents)."""
 
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
-from sslgeom.analyses.geometry import latent_family
+from sslgeom.analyses.geometry import LATENT_FAMILY_PREFIX, latent_family
 from sslgeom.claims.rule import (
     TWO_SIDED,
     Claim,
     strength_mean,
 )
-from sslgeom.claims.values import difference, seed_values, strengths_of
+from sslgeom.claims.values import difference, log10, seed_values, strengths_of
 from sslgeom.data.shapes import SHAPE_CLASSES, STYLE_LATENTS
 
 CONTROL_CLAIMS = {
@@ -27,11 +27,26 @@ CONTROL_CLAIMS = {
     "chance (1/{classes})",
     "K5": "The projector keeps the tangent of {latent} differently when the views resample it "
     "than when they share it: ρ − ρ(random direction in the data span), resampled − shared",
+    "K6": "A redraw of {latent}, which the views resample, moves the projector output less "
+    "than a random move of the same encoder-space length in the data span: log10 step "
+    "sensitivity",
+    "K7": "A redraw of {latent}, which the views share, moves the projector output more than "
+    "a random move of the same encoder-space length in the data span: log10 step sensitivity",
     "Z1": "InfoNCE on sphere latents at the matched temperature recovers the latents better "
     "than on box latents, which the spherical loss does not match: encoder linear R², mean "
     "over latents, matched − mismatched",
     "Z2": "Views that share the content and change the style recover the content, not the "
     "style: {layer} kernel-ridge R², mean over content latents − mean over style latents",
+    "Z4": "Along exact latent tangents the loss-facing output moves less per unit of style than "
+    "per unit of content: log10 of the output gain, mean over style latents / mean over "
+    "content latents",
+    "Z5": "The projector shrinks the exact tangents of the style latents: ρ − ρ(random "
+    "direction in the data span), mean over style latents",
+    "Z6": "The projector keeps the exact tangents of the style latents less than those of the "
+    "content latents: ρ, mean over style latents − mean over content latents",
+    "Z7": "A redraw of a style latent moves the projector output less than a random move of "
+    "the same encoder-space length in the data span: log10 step sensitivity of the style "
+    "redraws",
     "Z3": "On box latents with a Laplace conditional, InfoNCE with the L1 similarity and a box "
     "output identifies each latent up to permutation, the squared-L2 one only up to a "
     "rotation: MCC at the projector output, l1 − l2",
@@ -45,9 +60,15 @@ PREDICTIONS = {
     "K3": (+1, "Cosentino et al. 2022"),
     "K4": (+1, "von Kügelgen et al. 2021"),
     "K5": (TWO_SIDED, "exploratory: added after K2 came out contradicted"),
+    "K6": (-1, "Cosentino et al. 2022 (K2 as a finite redraw)"),
+    "K7": (+1, "Cosentino et al. 2022 (K3 as a finite redraw)"),
     "Z1": (+1, "Zimmermann et al. 2021"),
     "Z2": (+1, "von Kügelgen et al. 2021"),
     "Z3": (+1, "Zimmermann et al. 2021"),
+    "Z4": (-1, "von Kügelgen et al. 2021"),
+    "Z5": (-1, "Cosentino et al. 2022"),
+    "Z6": (-1, "Cosentino et al. 2022"),
+    "Z7": (-1, "Cosentino et al. 2022"),
 }
 
 
@@ -100,6 +121,12 @@ def latent_view_claims(
                 effect = resampled_minus_shared(geometry, choice, latent, **tangent)
                 if effect is not None:
                     yield control_claim("K5", latent=latent), effect, seeds, where
+            redraw = {"family": latent_family(latent), "metric": "step_sensitivity"}
+            step = log10(seed_values(geometry[geometry["resampled_latents"] == choice], **redraw))
+            if step:
+                claim = "K6" if latent in resampled else "K7"
+                effect = strength_mean(step, strengths_of(step))
+                yield control_claim(claim, latent=latent), effect, seeds, where
 
 
 def vectors_claims(
@@ -151,3 +178,34 @@ def similarity_claims(metrics: pd.DataFrame) -> Iterator[tuple[Claim, callable, 
         effect = difference(l1, l2)
         where = {"factor": "similarity", "layer": "projector", "metric": "mcc"}
         yield control_claim("Z3"), strength_mean(effect, strengths_of(effect)), seeds, where
+
+
+def content_style_geometry_claims(
+    geometry: pd.DataFrame,
+) -> Iterator[tuple[Claim, callable, list, dict]]:
+    """(claim, effect, seeds, description) of Z4–Z7 for one group's geometry rows on content
+    and style vectors (exact latent tangents of c1, … and s1, …)."""
+    seeds = sorted(geometry["seed"].unique())
+
+    def values(family: str, metric: str) -> dict:
+        return seed_values(geometry, family=family, metric=metric)
+
+    def latent_mean(prefix: str, metric: str) -> dict:
+        rows = geometry[geometry["family"].str.fullmatch(rf"{LATENT_FAMILY_PREFIX}{prefix}\d+")]
+        mean = rows[rows["metric"] == metric].groupby(["seed", "strength"], as_index=False)
+        return seed_values(mean["value"].mean())
+
+    style_gain, content_gain = (log10(values(b, "output_gain")) for b in ("style", "content"))
+    effects = {
+        "Z4": (difference(style_gain, content_gain), "output_gain"),
+        "Z5": (latent_mean("s", "sensitivity_minus_random_span"), "sensitivity_minus_random_span"),
+        "Z6": (
+            difference(latent_mean("s", "sensitivity"), latent_mean("c", "sensitivity")),
+            "sensitivity",
+        ),
+        "Z7": (log10(values("style", "step_sensitivity")), "step_sensitivity"),
+    }
+    for claim, (effect, metric) in effects.items():
+        if effect:
+            where = {"metric": metric}
+            yield control_claim(claim), strength_mean(effect, strengths_of(effect)), seeds, where

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sslgeom.claims.controls import (
     content_style_claims,
+    content_style_geometry_claims,
     latent_view_claims,
     similarity_claims,
     vectors_claims,
@@ -99,6 +100,12 @@ def claim_rows(
         for group, group_metrics in grouped(metrics[metrics["dataset"].isin(normal)], groups):
             for claim, effect, seeds, where in content_style_claims(group_metrics):
                 add(group, claim, effect, seeds, where)
+        if "geometry" in tables:
+            geometry = tables["geometry"]
+            on_normal = geometry[geometry["dataset"].isin(normal)]
+            for group, group_geometry in grouped(on_normal, groups):
+                for claim, effect, seeds, where in content_style_geometry_claims(group_geometry):
+                    add(group, claim, effect, seeds, where)
     if "similarity" in design.base:
         for group, group_metrics in grouped(tables["metrics"], groups):
             for claim, effect, seeds, where in similarity_claims(group_metrics):

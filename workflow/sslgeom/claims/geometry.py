@@ -1,6 +1,7 @@
-"""The tangent-geometry claims G1–G2 (Cosentino et al. 2022, arXiv 2205.06926): the subspace
+"""The tangent-geometry claims G1–G3 (Cosentino et al. 2022, arXiv 2205.06926): the subspace
 the projector keeps lies near the data tangent, and it keeps augmentation and style
-directions less than data directions."""
+directions less than data directions — along local tangents (G2, the sensitivity ρ of the
+projector Jacobian) and along finite moves (G3, the step sensitivity)."""
 
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ from sslgeom.claims.rule import (
 )
 from sslgeom.claims.values import (
     difference,
+    log10,
     positive_strengths,
     seed_values,
 )
@@ -39,6 +41,22 @@ GEOMETRY_CLAIMS = {
         -1,
         "Cosentino et al. 2022",
     ),
+    "G3a": Claim(
+        "G3a",
+        "The projector's output changes less along augmentations than along moves to "
+        "neighbouring data, each against random moves of the same length in the data span: "
+        "log10 step sensitivity of augmentation − that of data, mean over s > 0",
+        -1,
+        "Cosentino et al. 2022",
+    ),
+    "G3b": Claim(
+        "G3b",
+        "The projector's output changes less when a style latent is redrawn than along moves "
+        "to neighbouring data, each against random moves of the same length in the data span: "
+        "log10 step sensitivity of style − that of data, mean over s > 0",
+        -1,
+        "Cosentino et al. 2022",
+    ),
 }
 
 
@@ -60,3 +78,9 @@ def geometry_claims(geometry: pd.DataFrame) -> Iterator[tuple[Claim, callable, l
     if style:
         excess = difference(style, values("data", "sensitivity_minus_random_span"))
         yield GEOMETRY_CLAIMS["G2b"], strength_mean(excess, strengths), seeds
+    data_step = log10(values("data", "step_sensitivity"))
+    for claim, family in (("G3a", "augmentation"), ("G3b", "style")):
+        step = log10(values(family, "step_sensitivity"))
+        if step and data_step:
+            effect = difference(step, data_step)
+            yield GEOMETRY_CLAIMS[claim], strength_mean(effect, strengths), seeds

@@ -39,6 +39,11 @@ def difference(first: dict, second: dict) -> dict:
     return {key: first[key] - second[key] for key in first}
 
 
+def log10(values: dict[tuple, np.ndarray]) -> dict[tuple, np.ndarray]:
+    """The base-10 logarithm of each (seed, strength) value: ratios as effects."""
+    return {key: np.log10(value) for key, value in values.items()}
+
+
 def strengths_of(values: dict[tuple, np.ndarray]) -> list[float]:
     """Every strength the (seed, strength) keys hold."""
     return sorted({strength for _, strength in values})

@@ -63,7 +63,7 @@ def check_dataset_declared(settings: dict, datasets: dict, origin: RunOrigin) ->
         )
 
 
-def check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOrigin) -> None:
+def check_views_and_backbone(settings: dict, origin: RunOrigin) -> None:
     """Vectors take latent views, an MLP and no image augmentation; latent views need a
     generative process (shapes, vectors) and, on shapes, at least one resampled latent."""
     kind = dataset_kind(settings["dataset"])
@@ -85,12 +85,6 @@ def check_views_and_backbone(settings: dict, analyses: list[str], origin: RunOri
         for key, is_wrong, problem in wrong:
             if is_wrong:
                 raise error_at(origin.path_of(key), f"{settings[key]!r}: {problem}")
-        if "geometry" in analyses:
-            raise error_at(
-                (*origin.experiment, "analyses"),
-                "geometry measures image augmentations and rendered latents, which vectors do "
-                "not have; allowed: analyses without geometry (e.g. analyses: [])",
-            )
     if views == "latent" and kind not in ("shapes", "vectors"):
         raise error_at(
             origin.path_of("views"),

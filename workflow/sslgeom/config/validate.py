@@ -124,7 +124,7 @@ def _checked_runs(name: str, experiment: dict, run_schema: dict, config: dict, s
         check_epochs_or_train_steps(settings, epochs_written, origin)
         check_dataset_declared(settings, datasets, origin)
         check_external_model(settings, config, experiment["analyses"], origin)
-        check_views_and_backbone(settings, experiment["analyses"], origin)
+        check_views_and_backbone(settings, origin)
         check_latent_conditional(settings, datasets, origin)
         check_similarity(settings, origin)
         check_predictor(settings, origin)

@@ -20,6 +20,8 @@ predict.
 
 """
 
+import re
+
 import numpy as np
 
 from sslgeom.data.io import Dataset
@@ -156,6 +158,16 @@ def _latent_names(dim: int, space: str, content_latents: int | None) -> tuple[st
         )
     content = [f"c{index + 1}" for index in range(content_latents)]
     return (*content, *(f"s{index + 1}" for index in range(dim - content_latents)))
+
+
+def is_style_name(name: str) -> bool:
+    """Whether ``name`` is that of a style latent of content/style vectors (s1, s2, …)."""
+    return re.fullmatch(r"s\d+", name) is not None
+
+
+def is_content_name(name: str) -> bool:
+    """Whether ``name`` is that of a content latent of content/style vectors (c1, c2, …)."""
+    return re.fullmatch(r"c\d+", name) is not None
 
 
 def _check_space(space: str) -> None:

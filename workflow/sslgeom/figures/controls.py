@@ -20,6 +20,7 @@ from sslgeom.data.shapes import LATENT_NAMES
 from sslgeom.figures.style import (
     draw_reference_line,
     facet_columns,
+    make_grid,
     make_panel_grid,
     no_data_figure,
     panel_keys,
@@ -112,34 +113,61 @@ def plot_controls_latent_recovery(recovery: pd.DataFrame, factors: Sequence[str]
     return fig
 
 
+# the rows of the tangent figure: metric → (y label, reference line's label)
+TANGENT_ROWS = {
+    "sensitivity_minus_random_span": (
+        "local: ρ(latent) − ρ(random\ndirection in data span)",
+        "as kept as random directions in the data span",
+    ),
+    "log10_step_sensitivity": (
+        "global: log10 output change\nredrawn / random move",
+        "moved as much as by a random move of the same length",
+    ),
+}
+
+
 def plot_controls_tangent_sensitivity(table: pd.DataFrame, factors: Sequence[str]) -> Figure:
-    """One bar chart per setting: ρ(latent tangent) − ρ(random directions in the data span),
-    mean ± std over seeds, resampled latents in red (theory: below 0, shrunk), kept in blue."""
+    """Bar charts, one column per setting: in the first row ρ(latent tangent) − ρ(random
+    directions in the data span), in the second (where measured) log10 of the step sensitivity
+    of the latent's redraws; mean ± std over seeds, latents the views change in red (theory:
+    below 0, shrunk), kept in blue."""
     title = "Known-answer control: how much the projector keeps each latent's tangent"
-    shown = table[table["metric"] == "sensitivity_minus_random_span"]
-    if shown.empty:
+    rows = [metric for metric in TANGENT_ROWS if (table["metric"] == metric).any()]
+    if TANGENT_ROWS_FIRST not in rows:
         return no_data_figure(title)
-    panels = setting_panels(shown, factors)
-    fig, axes = make_panel_grid(len(panels), wrap_columns(len(panels)), sharey=True)
-    for ax, (label, panel) in zip(axes, panels, strict=True):
-        panel = panel.set_index("latent").loc[sort_quantities(panel["latent"])]
-        colours = [RESAMPLED_COLOUR if r else KEPT_COLOUR for r in panel["resampled"]]
-        positions = np.arange(len(panel))
-        ax.bar(positions, panel["mean"], yerr=panel["std"], color=colours, capsize=2)
-        draw_reference_line(ax, 0.0, "as kept as random directions in the data span")
-        ax.set_xticks(positions)
-        ax.set_xticklabels(panel.index, rotation=40, ha="right", fontsize=8)
-        ax.set_title(label, fontsize=9)
-    axes[0].set_ylabel("ρ(latent) − ρ(random\ndirection in data span)")
+    settings = setting_panels(table[table["metric"] == TANGENT_ROWS_FIRST], factors)
+    fig, grid = make_grid(len(rows), len(settings), sharey="row")
+    for row, metric in enumerate(rows):
+        shown = table[table["metric"] == metric]
+        for column, (label, _) in enumerate(settings):
+            panel = dict(setting_panels(shown, factors)).get(label, shown.iloc[:0])
+            draw_latent_bars(grid[row, column], panel, TANGENT_ROWS[metric][1])
+            grid[row, column].set_title(label if row == 0 else "", fontsize=9)
+        grid[row, 0].set_ylabel(TANGENT_ROWS[metric][0])
     handles = [
-        Patch(color=RESAMPLED_COLOUR, label="resampled by the views (theory: below 0, shrunk)"),
+        Patch(color=RESAMPLED_COLOUR, label="changed by the views (theory: below 0, shrunk)"),
         Patch(color=KEPT_COLOUR, label="shared by the views (theory: kept, above 0)"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
     fig.suptitle(
-        f"{title}\nprojector sensitivity ρ along one latent's encoder-space tangent minus ρ "
-        "along a random\ndirection in the span of the encoder's test embeddings; mean ± std "
-        "over seeds",
+        f"{title}\nlocal: projector sensitivity ρ along one latent's encoder-space tangent minus "
+        "ρ along a random direction in the span of the encoder's test embeddings;\nglobal: the "
+        "output change when only that latent is redrawn over that of a random move of the same "
+        "encoder-space length in the span; mean ± std over seeds",
         fontsize=10,
     )
     return fig
+
+
+TANGENT_ROWS_FIRST = next(iter(TANGENT_ROWS))
+
+
+def draw_latent_bars(ax, panel: pd.DataFrame, reference: str) -> None:
+    """One bar per latent (mean ± std), coloured by whether the views change it."""
+    panel = panel.set_index("latent").loc[sort_quantities(panel["latent"])]
+    colours = [RESAMPLED_COLOUR if r else KEPT_COLOUR for r in panel["resampled"]]
+    positions = np.arange(len(panel))
+    ax.bar(positions, panel["mean"], yerr=panel["std"], color=colours, capsize=2)
+    draw_reference_line(ax, 0.0, reference)
+    ax.set_xticks(positions)
+    ax.set_xticklabels(panel.index, rotation=40, ha="right", fontsize=8)

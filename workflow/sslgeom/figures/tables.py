@@ -21,6 +21,7 @@ import pandas as pd
 from sslgeom.analyses.geometry import LATENT_FAMILY_PREFIX
 from sslgeom.config.experiments import PIPELINE_MODEL, Design
 from sslgeom.data.shapes import CONTENT_LATENTS, STYLE_LATENTS
+from sslgeom.data.vectors import is_style_name
 from sslgeom.io.artifacts import load_npz, rebuild_hint, save_npz_atomically
 from sslgeom.metrics.similarity import NULL_SUMMARY_COLUMNS
 
@@ -317,13 +318,17 @@ CLASS_ACCURACY = "class accuracy"
 
 
 def resampled_by_views(table: pd.DataFrame, quantities: pd.Series) -> pd.Series:
-    """Whether each row's latent (``quantities``) is one its runs' views resample, read from
-    the ``resampled_latents`` factor column (False without it)."""
-    if "resampled_latents" not in table:
-        return pd.Series(False, index=table.index)
-    resampled = table["resampled_latents"].fillna("").astype(str).str.split("-")
+    """Whether each row's latent (``quantities``) is one its runs' views change: named in the
+    ``resampled_latents`` factor column (shapes), or a style latent of content/style vectors."""
+    if "resampled_latents" in table:
+        resampled = table["resampled_latents"].fillna("").astype(str).str.split("-")
+    else:
+        resampled = pd.Series([[]] * len(table), index=table.index)
     return pd.Series(
-        [quantity in names for quantity, names in zip(quantities, resampled, strict=True)],
+        [
+            quantity in names or is_style_name(str(quantity))
+            for quantity, names in zip(quantities, resampled, strict=True)
+        ],
         index=table.index,
     )
 
@@ -340,11 +345,15 @@ def controls_latent_recovery(metrics: pd.DataFrame, design: Design) -> pd.DataFr
 
 
 def controls_tangent_sensitivity(geometry: pd.DataFrame, design: Design) -> pd.DataFrame:
-    """Per setting, over seeds: how much the projector keeps each style latent's tangent,
-    ρ(latent) − ρ(random directions in the data span) and − ρ(random directions) (``metric``),
-    with ``latent`` and ``resampled`` (whether the setting's latent views draw it anew)."""
-    single = geometry["family"].str.startswith(LATENT_FAMILY_PREFIX)
-    rows = geometry[single & geometry["metric"].str.startswith("sensitivity_minus_")]
+    """Per setting, over seeds: how much the projector keeps each latent's tangent,
+    ρ(latent) − ρ(random directions in the data span) and − ρ(random directions), and its
+    redraws, log10 of the step sensitivity (``metric``), with ``latent`` and ``resampled``
+    (whether the setting's views change it)."""
+    single = geometry[geometry["family"].str.startswith(LATENT_FAMILY_PREFIX)]
+    steps = single[single["metric"] == "step_sensitivity"]
+    steps = steps.assign(metric="log10_step_sensitivity", value=np.log10(steps["value"]))
+    local = single[single["metric"].str.startswith("sensitivity_minus_")]
+    rows = pd.concat([local, steps])
     rows = rows.assign(latent=rows["family"].str.removeprefix(LATENT_FAMILY_PREFIX))
     summary = over_seeds(rows, design.factors, ["latent", "metric"])
     return summary.assign(resampled=resampled_by_views(summary, summary["latent"]))

@@ -9,7 +9,7 @@ from sslgeom.data.shapes import LATENT_NAMES, STYLE_LATENTS, STYLE_RANGES, make_
 from sslgeom.data.vectors import make_vectors, mixing_weights, unmix
 from sslgeom.training.augment import StrengthAugmentation, to_float_images
 from sslgeom.training.conditionals import resample_latents
-from sslgeom.training.views import AugmentedViews, LatentViews, view_sampler
+from sslgeom.training.views import AugmentedViews, LatentViews, batches_pairs, view_sampler
 
 CPU = torch.device("cpu")
 NAMES = list(LATENT_NAMES)
@@ -164,3 +164,62 @@ def test_latent_views_need_a_generative_process():
     dataset = make_shapes(8, 4, seed=0, size=16)
     with pytest.raises(ValueError, match="latent views need a dataset with latents"):
         view_sampler(latent_settings(["scale"]), dataset, dataset.train_images, None, CPU)
+
+
+def test_latent_pairs_on_the_cpu_augment_the_anchor_before_drawing_the_conditional():
+    """The order of draws every CPU number was made with: the anchor's augmentation, the
+    conditional, the positive's augmentation."""
+    dataset = make_shapes(16, 4, seed=0, size=16)
+    settings = latent_settings(["rotation", "pos_x"], strength=0.8)
+    sampler = view_sampler(settings, dataset, dataset.train_images, dataset.train_latents, CPU)
+    assert not sampler.batched_pairs
+    indices = torch.tensor([3, 0, 7, 2])
+    torch.manual_seed(5)
+    anchor, positive = sampler.pair(indices)
+    augment, latents = StrengthAugmentation(0.8, (16, 16)), sampler.latents[indices]
+    torch.manual_seed(5)
+    assert torch.equal(anchor, augment(sampler.generate(latents)))
+    assert torch.equal(positive, augment(sampler.generate(sampler.conditional(latents))))
+
+
+def batched_sampler(views: str, strength: float):
+    """A sampler of small shapes on the CPU, made to take the CUDA path: both views of a batch
+    in one call."""
+    dataset = make_shapes(16, 4, seed=0, size=16)
+    settings = latent_settings(["rotation"], strength=strength) | {"views": views}
+    sampler = view_sampler(settings, dataset, dataset.train_images, dataset.train_latents, CPU)
+    sampler.batched_pairs = True
+    return sampler
+
+
+@pytest.mark.parametrize("strength", [0.0, 0.8])
+def test_batched_latent_pairs_render_both_views_then_augment_them_in_one_call(strength):
+    sampler, indices = batched_sampler("latent", strength), torch.tensor([3, 0, 7, 2])
+    torch.manual_seed(5)
+    anchor, positive = sampler.pair(indices)
+    latents = sampler.latents[indices]
+    torch.manual_seed(5)
+    renders = sampler.generate(latents), sampler.generate(sampler.conditional(latents))
+    if strength == 0:
+        assert torch.equal(anchor, renders[0]) and torch.equal(positive, renders[1])
+        return
+    expected = StrengthAugmentation(strength, (16, 16)).batched_pair(*renders)
+    assert torch.equal(anchor, expected[0]) and torch.equal(positive, expected[1])
+
+
+def test_batched_augmented_pairs_are_one_call_of_the_batched_policy():
+    sampler, indices = batched_sampler("augmentation", 0.8), torch.tensor([5, 1, 2])
+    torch.manual_seed(3)
+    first, second = sampler.pair(indices)
+    batch = to_float_images(sampler.inputs[indices])
+    torch.manual_seed(3)
+    expected = StrengthAugmentation(0.8, (16, 16)).batched_pair(batch, batch)
+    assert torch.equal(first, expected[0]) and torch.equal(second, expected[1])
+    assert not torch.equal(first, second)
+
+
+def test_pairs_are_batched_on_cuda_only():
+    assert batches_pairs(torch.device("cuda"))
+    assert batches_pairs(torch.device("cuda:1"))
+    assert not batches_pairs(CPU)
+    assert not batches_pairs(torch.device("mps"))

@@ -32,7 +32,8 @@ def step_breakdown(settings: dict, sizes: Sizes, device: torch.device) -> dict:
     sampler = trainings[PIPELINE_DEFAULT.name].sampler
     timings = {"augmentation as run": median_seconds(lambda: sampler.pair(indices), sizes, device)}
     both_views = torch.cat(sampler.pair(indices))
-    for op in sampler.augment.ops:
+    augment = sampler.augment
+    for op in augment.pair_ops if sampler.batched_pairs else augment.ops:  # the ops as run
         name = f"augmentation: {type(op).__name__} alone"
         timings[name] = median_seconds(functools.partial(op, both_views), sizes, device)
     views = sampler.pair(indices)

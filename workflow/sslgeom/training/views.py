@@ -12,7 +12,10 @@
   (Zimmermann et al. 2021, arXiv 2102.08850). At a strength above 0 both
   views then get the run's image augmentation.
 
-A sampler draws its randomness from torch's global generator, which training checkpoints.
+A sampler draws its randomness from torch's global generator, which training checkpoints. On
+CUDA both views of a batch are augmented in one call
+(:meth:`~sslgeom.training.augment.StrengthAugmentation.batched_pair`); elsewhere each view is
+its own call, the random draws in the order the project's CPU numbers were made with.
 """
 
 import functools
@@ -44,23 +47,56 @@ def to_model_inputs(stored: Tensor) -> Tensor:
     return to_float_images(stored) if stored.dtype == torch.uint8 else stored
 
 
-def _identity(inputs: Tensor) -> Tensor:
-    return inputs
+class Unaugmented:
+    """No image augmentation (latent views at strength 0): the views as rendered."""
+
+    def __call__(self, inputs: Tensor) -> Tensor:
+        return inputs
+
+    def batched_pair(self, first: Tensor, second: Tensor) -> tuple[Tensor, Tensor]:
+        return first, second
+
+
+Augmentation = StrengthAugmentation | Unaugmented
+
+
+def batches_pairs(device: torch.device) -> bool:
+    """Whether a sampler on ``device`` augments both views of a batch in one call: on CUDA,
+    where the augmentation's time is mostly kernel launches, which one call for both views
+    halves (docs/performance.md); elsewhere a call per view."""
+    return device.type == "cuda"
+
+
+def augmented_pair(
+    augment: Augmentation,
+    render_first: Callable[[], Tensor],
+    render_second: Callable[[], Tensor],
+    batched: bool,
+) -> tuple[Tensor, Tensor]:
+    """Views of the batches ``render_first()`` and ``render_second()``. ``batched``: both
+    rendered, then augmented in one call. Otherwise each augmented as soon as it is rendered,
+    so that the random draws come in the order they always came in on the CPU: the first
+    view's augmentation before the second's render."""
+    if batched:
+        return augment.batched_pair(render_first(), render_second())
+    first = augment(render_first())
+    return first, augment(render_second())
 
 
 class AugmentedViews:
     """Two independent augmentations of each stored image."""
 
-    def __init__(self, inputs: Tensor, augment: Callable[[Tensor], Tensor]):
+    def __init__(self, inputs: Tensor, augment: Augmentation):
         self.inputs, self.augment = inputs, augment
         self.device = inputs.device
+        self.batched_pairs = batches_pairs(self.device)
 
     def __len__(self) -> int:
         return len(self.inputs)
 
     def pair(self, indices: Tensor) -> tuple[Tensor, Tensor]:
         batch = to_model_inputs(self.inputs[indices])
-        return self.augment(batch), self.augment(batch)
+        return augmented_pair(self.augment, lambda: batch, lambda: batch, self.batched_pairs)
 
     def views(self, indices: Tensor) -> Tensor:
         """One view of each indexed example."""
@@ -75,19 +111,24 @@ class LatentViews:
         latents: Tensor,
         generate: Callable[[Tensor], Tensor],
         conditional: Callable[[Tensor], Tensor],
-        augment: Callable[[Tensor], Tensor],
+        augment: Augmentation,
     ):
         self.latents, self.generate = latents, generate
         self.conditional, self.augment = conditional, augment
         self.device = latents.device
+        self.batched_pairs = batches_pairs(self.device)
 
     def __len__(self) -> int:
         return len(self.latents)
 
     def pair(self, indices: Tensor) -> tuple[Tensor, Tensor]:
         latents = self.latents[indices]
-        anchor = self.augment(self.generate(latents))
-        return anchor, self.augment(self.generate(self.conditional(latents)))
+        return augmented_pair(
+            self.augment,
+            lambda: self.generate(latents),
+            lambda: self.generate(self.conditional(latents)),
+            self.batched_pairs,
+        )
 
     def views(self, indices: Tensor) -> Tensor:
         """One draw of the conditional's render for each indexed example."""
@@ -108,7 +149,7 @@ def view_sampler(
     """The run's sampler over ``inputs`` (stored rows of ``dataset``) and their ``latents``,
     on ``device``; image augmentation at ``strength`` (default: the run's)."""
     strength = settings["strength"] if strength is None else strength
-    augment = _identity
+    augment = Unaugmented()
     if settings["views"] == "augmentation" or strength > 0:
         augment = StrengthAugmentation(strength, tuple(inputs.shape[1:3]))
     if settings["views"] == "augmentation":

@@ -150,10 +150,10 @@ def plot_controls_tangent_sensitivity(table: pd.DataFrame, factors: Sequence[str
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2, frameon=False, fontsize=8)
     fig.suptitle(
-        f"{title}\nlocal: projector sensitivity ρ along one latent's encoder-space tangent minus "
-        "ρ along a random direction in the span of the encoder's test embeddings;\nglobal: the "
-        "output change when only that latent is redrawn over that of a random move of the same "
-        "encoder-space length in the span; mean ± std over seeds",
+        f"{title}\nlocal: projector sensitivity ρ along the latent's encoder-space tangent "
+        "minus ρ along a random direction\nin the span of the encoder's test embeddings; "
+        "global: the output change when only that latent is redrawn,\nover that of a random "
+        "move of the same encoder-space length in that span; mean ± std over seeds",
         fontsize=10,
     )
     return fig

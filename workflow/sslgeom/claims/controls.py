@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from sslgeom.analyses.geometry import LATENT_FAMILY_PREFIX, latent_family
+from sslgeom.analyses.geometry import LATENT_BLOCKS, LATENT_FAMILY_PREFIX, latent_family
 from sslgeom.claims.rule import (
     TWO_SIDED,
     Claim,
@@ -190,17 +190,22 @@ def content_style_geometry_claims(
     def values(family: str, metric: str) -> dict:
         return seed_values(geometry, family=family, metric=metric)
 
-    def latent_mean(prefix: str, metric: str) -> dict:
-        rows = geometry[geometry["family"].str.fullmatch(rf"{LATENT_FAMILY_PREFIX}{prefix}\d+")]
-        mean = rows[rows["metric"] == metric].groupby(["seed", "strength"], as_index=False)
-        return seed_values(mean["value"].mean())
+    def latent_mean(block: str, metric: str) -> dict:
+        """The mean over the block's single latents (families ``latent:{name}``)."""
+        single = geometry["family"].str.startswith(LATENT_FAMILY_PREFIX)
+        names = geometry["family"].str.removeprefix(LATENT_FAMILY_PREFIX)
+        rows = geometry[single & names.map(LATENT_BLOCKS[block]) & (geometry["metric"] == metric)]
+        return seed_values(rows.groupby(["seed", "strength"], as_index=False)["value"].mean())
 
     style_gain, content_gain = (log10(values(b, "output_gain")) for b in ("style", "content"))
     effects = {
         "Z4": (difference(style_gain, content_gain), "output_gain"),
-        "Z5": (latent_mean("s", "sensitivity_minus_random_span"), "sensitivity_minus_random_span"),
+        "Z5": (
+            latent_mean("style", "sensitivity_minus_random_span"),
+            "sensitivity_minus_random_span",
+        ),
         "Z6": (
-            difference(latent_mean("s", "sensitivity"), latent_mean("c", "sensitivity")),
+            difference(latent_mean("style", "sensitivity"), latent_mean("content", "sensitivity")),
             "sensitivity",
         ),
         "Z7": (log10(values("style", "step_sensitivity")), "step_sensitivity"),

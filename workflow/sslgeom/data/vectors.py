@@ -126,9 +126,9 @@ def make_vectors(
     latent_names = _latent_names(latent_dim, space, content_latents)
     return Dataset(
         name="vectors",
-        train_images=_observe(train_latents, weights),
+        train_images=observe(train_latents, weights),
         train_labels=np.argmax(train_latents, axis=1).astype(np.int64),
-        test_images=_observe(test_latents, weights),
+        test_images=observe(test_latents, weights),
         test_labels=np.argmax(test_latents, axis=1).astype(np.int64),
         train_latents=train_latents.astype(np.float32),
         test_latents=test_latents.astype(np.float32),
@@ -181,5 +181,6 @@ def _best_conditioned_matrix(dim: int, n_candidates: int, rng: np.random.Generat
     return candidates[np.argmin(np.linalg.cond(candidates))]
 
 
-def _observe(latents: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+def observe(latents: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
+    """The stored observations of ``latents``: :func:`mix` in float64, stored as float32."""
     return mix(latents, weights).astype(np.float32)

@@ -24,7 +24,7 @@ from sslgeom.data.shapes import (
     STYLE_RANGES,
     render,
 )
-from sslgeom.data.vectors import mix, mixing_weights, sample_marginal
+from sslgeom.data.vectors import mix, mixing_weights, observe, sample_marginal
 from sslgeom.metrics.neighbours import nearest_other_rows
 from sslgeom.metrics.subspaces import data_span, random_subspace_in
 from sslgeom.models import SSLModel
@@ -80,7 +80,7 @@ def _latent_arrays(model: SSLModel, dataset: Dataset, options: dict, steps) -> d
     else:
         mixing = (generator[key] for key in ("latent_dim", "mixing_layers", "mixing_seed"))
         weights = mixing_weights(*mixing, generator["mixing_candidates"])
-        generate = functools.partial(_observe, weights=weights)
+        generate = functools.partial(observe, weights=weights)
         measured = list(range(len(names)))
         device = _device_of(model)
         mixing_on_device = [torch.from_numpy(w).float().to(device) for w in weights]
@@ -131,10 +131,6 @@ def _redraw_coordinate(
 LATENT_REDRAWS = {
     space: functools.partial(_redraw_coordinate, space=space) for space in ("box", "normal")
 }
-
-
-def _observe(latents: np.ndarray, weights: list[np.ndarray]) -> np.ndarray:
-    return mix(latents, weights).astype(np.float32)
 
 
 def step_changes(
